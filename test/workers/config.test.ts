@@ -1,0 +1,37 @@
+/** Configuration is checked as a whole, every problem reported at once. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseHomeserverConfig } from '../../workers/shared/config';
+
+describe('parseHomeserverConfig', () => {
+  it('lists every problem together', () => {
+    let error: unknown;
+    try {
+      parseHomeserverConfig({ SERVER_NAME: 'not a server!', PUBLIC_BASEURL: 'ftp://x', KEY_VALIDITY_MS: 'soon' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/SERVER_NAME/);
+    expect(problems.join('\n')).toMatch(/SIGNING_KEY is not set/);
+    expect(problems.join('\n')).toMatch(/PUBLIC_BASEURL/);
+    expect(problems.join('\n')).toMatch(/KEY_VALIDITY_MS/);
+  });
+
+  it('rejects a seed of the wrong length', () => {
+    expect(() => parseHomeserverConfig({ SERVER_NAME: 'a.b', SIGNING_KEY: 'ed25519 x AAAA' })).toThrow(/32 bytes/);
+  });
+
+  it('accepts Synapse-format keys and defaults the rest', () => {
+    const config = parseHomeserverConfig({
+      SERVER_NAME: 'example.org:8448',
+      SIGNING_KEY: 'ed25519 a_bcde YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1',
+    });
+    expect(config.signingKey.keyId).toBe('ed25519:a_bcde');
+    expect(config.signingKey.seed).toHaveLength(32);
+    expect(config.publicBaseUrl).toBe('https://example.org:8448');
+    expect(config.federationServer).toBe('example.org:8448');
+    expect(config.keyValidityMs).toBe(86_400_000);
+  });
+});

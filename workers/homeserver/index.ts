@@ -1,0 +1,27 @@
+/**
+ * The homeserver origin: the Client-Server API, the Server-Server API with the key server, and
+ * `/.well-known/matrix/*`, one Hono router per API surface.
+ */
+import { createApp } from '../shared/app';
+import { homeserverConfig } from '../shared/config';
+import type { HomeserverEnv } from './env';
+import { clientVersions } from './client/versions';
+import { federationVersion } from './federation/version';
+import { keyServer } from './federation/keys';
+import { wellKnown } from './well-known';
+
+const app = createApp<HomeserverEnv>();
+
+// Parse configuration once per isolate; a broken config fails every request with M_UNKNOWN and
+// the full problem list in the log, instead of half-working.
+app.use('*', async (c, next) => {
+  c.set('config', homeserverConfig(c.env));
+  await next();
+});
+
+app.route('/.well-known/matrix', wellKnown);
+app.route('/_matrix/client', clientVersions);
+app.route('/_matrix/federation', federationVersion);
+app.route('/_matrix/key', keyServer);
+
+export default app;
