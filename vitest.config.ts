@@ -30,7 +30,7 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
-          include: ['test/workers/**/*.test.ts'],
+          include: ['test/workers/**/*.test.ts', 'test/durable-objects/**/*.test.ts'],
         },
       },
       {

@@ -1,5 +1,8 @@
-/** Tells workers-types what the homeserver's main module exports (types `exports` in tests). */
+/** Tells workers-types what the homeserver exports and binds (types `exports` and `env` in tests). */
+type EdgeMatrixHomeserverBindings = import('../workers/homeserver/env').HomeserverBindings;
+
 declare namespace Cloudflare {
+  interface Env extends EdgeMatrixHomeserverBindings {}
   interface GlobalProps {
     mainModule: typeof import('../workers/homeserver/index');
   }

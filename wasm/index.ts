@@ -6,7 +6,7 @@
  */
 
 /** The operations the crate exports, each taking one JSON request. */
-export type CoreOperation = 'auth_check' | 'resolve_state';
+export type CoreOperation = 'auth_check' | 'resolve_state' | 'auth_types' | 'redaction_allowed';
 
 /** The ABI version this loader speaks; the crate's `abi_version()` must match. */
 const ABI_VERSION = 1;

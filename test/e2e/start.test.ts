@@ -74,9 +74,8 @@ describe('npm start', () => {
   it('runs two instances side by side', async () => {
     const [a, b] = await Promise.all([startInstance(), startInstance()]);
     running.push(a, b);
-    const [ka, kb] = await Promise.all(
-      [a, b].map(async (i) => (await (await fetch(`${i.base}/_matrix/key/v2/server`)).json()) as JsonObject),
-    );
+    const fetchKeys = async (i: Instance) => (await (await fetch(`${i.base}/_matrix/key/v2/server`)).json()) as JsonObject;
+    const [ka, kb] = await Promise.all([fetchKeys(a), fetchKeys(b)]);
     expect(ka.server_name).toBe(`localhost:${a.port}`);
     expect(kb.server_name).toBe(`localhost:${b.port}`);
     expect(await verifyKeyResponse(ka)).not.toBe(await verifyKeyResponse(kb));

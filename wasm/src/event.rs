@@ -61,6 +61,16 @@ impl Pdu {
         self.state_key.is_some()
     }
 
+    /// The ID of the event a redaction redacts: top-level `redacts` (v1–v10), or
+    /// `content.redacts` from v11 (`redacts_in_content`).
+    pub fn redacts(&self, rules: &crate::rules::RoomVersionRules) -> Option<&str> {
+        if rules.redacts_in_content {
+            self.content.get("redacts").and_then(Value::as_str)
+        } else {
+            self.redacts_top_level.as_deref()
+        }
+    }
+
     /// `(type, state_key)` for state events.
     pub fn state_key_pair(&self) -> Option<(String, String)> {
         self.state_key.as_ref().map(|k| (self.kind.clone(), k.clone()))

@@ -30,6 +30,8 @@ pub struct RoomVersionRules {
     pub knock_restricted_join_rule: bool,
     pub integer_power_levels: bool,
     pub power_level_values_may_be_strings: bool,
+    /// v1–v5: float power levels are accepted and truncated. Optional in the JSON (absent = false).
+    pub power_level_values_may_be_floats: bool,
     pub implicit_room_creator: bool,
     pub creators_have_infinite_power: bool,
     pub additional_creators: bool,
@@ -72,6 +74,7 @@ impl RoomVersionRules {
             knock_restricted_join_rule: flag(v, "knock_restricted_join_rule")?,
             integer_power_levels: flag(v, "integer_power_levels")?,
             power_level_values_may_be_strings: flag(v, "power_level_values_may_be_strings")?,
+            power_level_values_may_be_floats: v.get("power_level_values_may_be_floats").and_then(Value::as_bool).unwrap_or(false),
             implicit_room_creator: flag(v, "implicit_room_creator")?,
             creators_have_infinite_power: flag(v, "creators_have_infinite_power")?,
             additional_creators: flag(v, "additional_creators")?,

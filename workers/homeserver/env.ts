@@ -1,7 +1,10 @@
 /** Bindings and per-request variables of the homeserver worker. */
 import type { HomeserverConfig, HomeserverVars } from '../shared/config';
 
-export type HomeserverBindings = HomeserverVars;
+export interface HomeserverBindings extends HomeserverVars {
+  /** Room objects; reach them through `roomApi()`. */
+  ROOM: DurableObjectNamespace;
+}
 
 export interface HomeserverEnv {
   Bindings: HomeserverBindings;

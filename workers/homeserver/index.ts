@@ -25,3 +25,4 @@ app.route('/_matrix/federation', federationVersion);
 app.route('/_matrix/key', keyServer);
 
 export default app;
+export { Room } from '../../durable-objects/room/room';

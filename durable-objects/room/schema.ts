@@ -1,0 +1,52 @@
+/**
+ * The Room object's SQLite schema, as ordered migrations. `migrate()` runs at construction under
+ * `blockConcurrencyWhile`, applying those above the stored version inside one transaction.
+ *
+ * State is stored as state groups (Synapse's term): a group is either a snapshot (no
+ * `prev_group`) or a delta on its `prev_group`; an entry with a NULL `event_id` removes a key.
+ * Delta chains are bounded (see state.ts), so no event carries a full copy of the state.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  -- Every event the room knows. status: accepted | soft_failed | rejected | outlier.
+  -- state_group is the state AFTER the event (for rejected ones: the state before it).
+  CREATE TABLE events (
+    stream_ordering INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    state_key TEXT,
+    sender TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    origin_server_ts INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    rejection TEXT,
+    state_group INTEGER,
+    redacted_by TEXT
+  );
+  CREATE INDEX events_by_type ON events(type, state_key);
+
+  CREATE TABLE event_edges (event_id TEXT NOT NULL, prev_event_id TEXT NOT NULL, PRIMARY KEY (event_id, prev_event_id));
+  CREATE INDEX event_edges_by_prev ON event_edges(prev_event_id);
+  CREATE TABLE event_auth (event_id TEXT NOT NULL, auth_event_id TEXT NOT NULL, PRIMARY KEY (event_id, auth_event_id));
+
+  CREATE TABLE forward_extremities (event_id TEXT PRIMARY KEY);
+
+  CREATE TABLE state_groups (id INTEGER PRIMARY KEY AUTOINCREMENT, prev_group INTEGER, chain_length INTEGER NOT NULL);
+  CREATE TABLE state_group_entries (
+    group_id INTEGER NOT NULL, type TEXT NOT NULL, state_key TEXT NOT NULL, event_id TEXT,
+    PRIMARY KEY (group_id, type, state_key)
+  );
+
+  -- Client transaction IDs, scoped per device (spec: "Transaction identifiers").
+  CREATE TABLE transactions (
+    user_id TEXT NOT NULL, device_id TEXT NOT NULL, txn_id TEXT NOT NULL, event_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+  );
+
+  -- Redactions whose target has not arrived yet, applied when it does.
+  CREATE TABLE pending_redactions (target_event_id TEXT NOT NULL, redaction_event_id TEXT NOT NULL, PRIMARY KEY (target_event_id, redaction_event_id));
+  `,
+];

@@ -1,0 +1,258 @@
+/**
+ * The only file with SQL for a room. Typed row mappers over the Durable Object's SQLite
+ * storage; callers group writes inside `ctx.storage.transactionSync`.
+ */
+import type { JsonObject } from '../../core/canonical-json';
+import { MIGRATIONS } from './schema';
+
+export type EventStatus = 'accepted' | 'soft_failed' | 'rejected' | 'outlier';
+
+export interface StoredEvent {
+  stream_ordering: number;
+  event_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  depth: number;
+  origin_server_ts: number;
+  /** The PDU as stored (redacted in place once a redaction applies). */
+  pdu: JsonObject;
+  status: EventStatus;
+  rejection: string | null;
+  state_group: number | null;
+  redacted_by: string | null;
+}
+
+export interface NewEvent {
+  event_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  depth: number;
+  origin_server_ts: number;
+  pdu: JsonObject;
+  status: EventStatus;
+  rejection: string | null;
+  state_group: number | null;
+  prev_events: readonly string[];
+  auth_events: readonly string[];
+}
+
+/** One `(type, state_key) -> event_id | null` change of a state group. */
+export type StateEntry = [type: string, stateKey: string, eventId: string | null];
+
+interface EventRow extends Record<string, SqlStorageValue> {
+  stream_ordering: number;
+  event_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  depth: number;
+  origin_server_ts: number;
+  json: string;
+  status: string;
+  rejection: string | null;
+  state_group: number | null;
+  redacted_by: string | null;
+}
+
+/** SQLite in Durable Objects allows 100 bound parameters per statement. */
+const MAX_PARAMS = 90;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    stream_ordering: row.stream_ordering,
+    event_id: row.event_id,
+    type: row.type,
+    state_key: row.state_key,
+    sender: row.sender,
+    depth: row.depth,
+    origin_server_ts: row.origin_server_ts,
+    pdu: JSON.parse(row.json) as JsonObject,
+    status: row.status as EventStatus,
+    rejection: row.rejection,
+    state_group: row.state_group,
+    redacted_by: row.redacted_by,
+  };
+}
+
+export class RoomStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Apply pending migrations (call inside `blockConcurrencyWhile` + `transactionSync`). */
+  migrate(): void {
+    this.sql.exec('CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)');
+    const row = this.sql.exec<{ version: number }>('SELECT version FROM _schema').toArray()[0];
+    const current = row?.version ?? 0;
+    for (let v = current; v < MIGRATIONS.length; v++) this.sql.exec(MIGRATIONS[v]!);
+    if (!row) this.sql.exec('INSERT INTO _schema (version) VALUES (?)', MIGRATIONS.length);
+    else if (current < MIGRATIONS.length) this.sql.exec('UPDATE _schema SET version = ?', MIGRATIONS.length);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+  }
+
+  getEvent(eventId: string): StoredEvent | undefined {
+    const row = this.sql.exec<EventRow>('SELECT * FROM events WHERE event_id = ?', eventId).toArray()[0];
+    return row ? toStoredEvent(row) : undefined;
+  }
+
+  getEvents(eventIds: readonly string[]): Map<string, StoredEvent> {
+    const out = new Map<string, StoredEvent>();
+    for (const chunk of chunks([...new Set(eventIds)], MAX_PARAMS)) {
+      const marks = chunk.map(() => '?').join(',');
+      for (const row of this.sql.exec<EventRow>(`SELECT * FROM events WHERE event_id IN (${marks})`, ...chunk)) {
+        out.set(row.event_id, toStoredEvent(row));
+      }
+    }
+    return out;
+  }
+
+  /** Which of `eventIds` are stored (any status). */
+  knownEventIds(eventIds: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (const chunk of chunks([...new Set(eventIds)], MAX_PARAMS)) {
+      const marks = chunk.map(() => '?').join(',');
+      for (const row of this.sql.exec<{ event_id: string }>(`SELECT event_id FROM events WHERE event_id IN (${marks})`, ...chunk)) {
+        out.add(row.event_id);
+      }
+    }
+    return out;
+  }
+
+  /** IDs of every stored event with this `(type, state_key)`, whatever its status. */
+  eventIdsOfState(type: string, stateKey: string): string[] {
+    return this.sql
+      .exec<{ event_id: string }>('SELECT event_id FROM events WHERE type = ? AND state_key = ?', type, stateKey)
+      .toArray()
+      .map((r) => r.event_id);
+  }
+
+  /** Insert an event with its edges; returns its stream ordering. */
+  insertEvent(e: NewEvent): number {
+    const row = this.sql
+      .exec<{ stream_ordering: number }>(
+        `INSERT INTO events (event_id, type, state_key, sender, depth, origin_server_ts, json, status, rejection, state_group)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING stream_ordering`,
+        e.event_id, e.type, e.state_key, e.sender, e.depth, e.origin_server_ts, JSON.stringify(e.pdu),
+        e.status, e.rejection, e.state_group,
+      )
+      .one();
+    for (const prev of new Set(e.prev_events)) {
+      this.sql.exec('INSERT OR IGNORE INTO event_edges (event_id, prev_event_id) VALUES (?, ?)', e.event_id, prev);
+    }
+    for (const auth of new Set(e.auth_events)) {
+      this.sql.exec('INSERT OR IGNORE INTO event_auth (event_id, auth_event_id) VALUES (?, ?)', e.event_id, auth);
+    }
+    return row.stream_ordering;
+  }
+
+  replaceEventJson(eventId: string, pdu: JsonObject, redactedBy: string): void {
+    this.sql.exec('UPDATE events SET json = ?, redacted_by = ? WHERE event_id = ?', JSON.stringify(pdu), redactedBy, eventId);
+  }
+
+  /** Events in stream order after `since` (exclusive), for readers that page through the room. */
+  eventsAfter(since: number, limit: number): StoredEvent[] {
+    return this.sql
+      .exec<EventRow>('SELECT * FROM events WHERE stream_ordering > ? ORDER BY stream_ordering LIMIT ?', since, limit)
+      .toArray()
+      .map(toStoredEvent);
+  }
+
+  maxStreamOrdering(): number {
+    return this.sql.exec<{ m: number | null }>('SELECT MAX(stream_ordering) AS m FROM events').one().m ?? 0;
+  }
+
+  countEvents(): number {
+    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM events').one().n;
+  }
+
+  getForwardExtremities(): string[] {
+    return this.sql.exec<{ event_id: string }>('SELECT event_id FROM forward_extremities').toArray().map((r) => r.event_id);
+  }
+
+  /** Replace the forward extremities: add `added`, remove `removed`. */
+  updateForwardExtremities(added: readonly string[], removed: readonly string[]): void {
+    for (const id of removed) this.sql.exec('DELETE FROM forward_extremities WHERE event_id = ?', id);
+    for (const id of added) this.sql.exec('INSERT OR IGNORE INTO forward_extremities (event_id) VALUES (?)', id);
+  }
+
+  /** Whether any stored event lists `eventId` as a prev event. */
+  hasChildren(eventId: string): boolean {
+    return this.sql.exec('SELECT 1 FROM event_edges WHERE prev_event_id = ? LIMIT 1', eventId).toArray().length > 0;
+  }
+
+  insertStateGroup(prevGroup: number | null, chainLength: number, entries: readonly StateEntry[]): number {
+    const { id } = this.sql
+      .exec<{ id: number }>('INSERT INTO state_groups (prev_group, chain_length) VALUES (?, ?) RETURNING id', prevGroup, chainLength)
+      .one();
+    for (const [type, stateKey, eventId] of entries) {
+      this.sql.exec('INSERT INTO state_group_entries (group_id, type, state_key, event_id) VALUES (?, ?, ?, ?)', id, type, stateKey, eventId);
+    }
+    return id;
+  }
+
+  stateGroup(id: number): { prev_group: number | null; chain_length: number } | undefined {
+    return this.sql
+      .exec<{ prev_group: number | null; chain_length: number }>('SELECT prev_group, chain_length FROM state_groups WHERE id = ?', id)
+      .toArray()[0];
+  }
+
+  /** The delta chain from `id` back to its snapshot, newest first. */
+  stateGroupChain(id: number): number[] {
+    return this.sql
+      .exec<{ id: number }>(
+        `WITH RECURSIVE chain(id, prev_group) AS (
+           SELECT id, prev_group FROM state_groups WHERE id = ?
+           UNION ALL SELECT g.id, g.prev_group FROM state_groups g JOIN chain c ON g.id = c.prev_group)
+         SELECT id FROM chain`,
+        id,
+      )
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  stateGroupEntries(id: number): StateEntry[] {
+    return this.sql
+      .exec<{ type: string; state_key: string; event_id: string | null }>(
+        'SELECT type, state_key, event_id FROM state_group_entries WHERE group_id = ?',
+        id,
+      )
+      .toArray()
+      .map((r) => [r.type, r.state_key, r.event_id]);
+  }
+
+  getTransaction(userId: string, deviceId: string, txnId: string): string | undefined {
+    return this.sql
+      .exec<{ event_id: string }>('SELECT event_id FROM transactions WHERE user_id = ? AND device_id = ? AND txn_id = ?', userId, deviceId, txnId)
+      .toArray()[0]?.event_id;
+  }
+
+  insertTransaction(userId: string, deviceId: string, txnId: string, eventId: string): void {
+    this.sql.exec('INSERT INTO transactions (user_id, device_id, txn_id, event_id) VALUES (?, ?, ?, ?)', userId, deviceId, txnId, eventId);
+  }
+
+  addPendingRedaction(targetEventId: string, redactionEventId: string): void {
+    this.sql.exec('INSERT OR IGNORE INTO pending_redactions (target_event_id, redaction_event_id) VALUES (?, ?)', targetEventId, redactionEventId);
+  }
+
+  takePendingRedactions(targetEventId: string): string[] {
+    const ids = this.sql
+      .exec<{ redaction_event_id: string }>('SELECT redaction_event_id FROM pending_redactions WHERE target_event_id = ?', targetEventId)
+      .toArray()
+      .map((r) => r.redaction_event_id);
+    if (ids.length > 0) this.sql.exec('DELETE FROM pending_redactions WHERE target_event_id = ?', targetEventId);
+    return ids;
+  }
+}
