@@ -1,5 +1,9 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+/** Shared vectors that workerd tests replay, handed in as JSON bindings (workerd has no fs). */
+const vector = (name: string): unknown => JSON.parse(readFileSync(new URL(`../shared/vectors/${name}`, import.meta.url), 'utf8'));
 
 /** The spec's test signing key (Appendix "Cryptographic test vectors"): seed, version 1. */
 const TEST_SIGNING_KEY = 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0';
@@ -24,6 +28,7 @@ export default defineConfig({
                 SERVER_NAME: 'test.local',
                 PUBLIC_BASEURL: 'https://matrix.test.local',
                 SIGNING_KEY: TEST_SIGNING_KEY,
+                STATE_RES_VECTORS: vector('state_resolution_v2.json'),
               },
             },
           }),

@@ -16,9 +16,10 @@ import { getRoomVersionRules, type RoomVersionRules } from '../core/room-version
 const SEED = decodeBase64('YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0');
 const RULES = getRoomVersionRules('12') as RoomVersionRules;
 
-/** A message event whose canonical form is about 1 KiB, as a typical chat PDU with some text. */
-function oneKibEvent(): JsonObject {
-  const body = 'The quick brown fox jumps over the lazy dog. '.repeat(14);
+const TEXT = 'The quick brown fox jumps over the lazy dog. '.repeat(40);
+
+/** A message event like a typical chat PDU; `body` is sized so the signed event is 1 KiB. */
+function messageEvent(body: string): JsonObject {
   return {
     room_id: '!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM',
     sender: '@alice:bench.test',
@@ -39,9 +40,15 @@ function oneKibEvent(): JsonObject {
 let signed: JsonObject | undefined;
 let publicKey: Uint8Array | undefined;
 
+const canonicalBytes = (e: JsonObject) => new TextEncoder().encode(encodeCanonicalJson(e)).length;
+
 async function fixture(): Promise<{ event: JsonObject; key: Uint8Array }> {
   publicKey ??= await webCryptoEd25519.publicKey(SEED);
-  signed ??= await signEvent(oneKibEvent(), RULES, 'bench.test', 'ed25519:1', SEED, webCryptoEd25519);
+  if (!signed) {
+    const sign = (body: string) => signEvent(messageEvent(body), RULES, 'bench.test', 'ed25519:1', SEED, webCryptoEd25519);
+    const base = canonicalBytes(await sign(''));
+    signed = await sign(TEXT.slice(0, 1024 - base));
+  }
   return { event: signed, key: publicKey };
 }
 
@@ -58,7 +65,35 @@ async function verifyInbound(ed: Ed25519, iterations: number): Promise<number> {
   return ok;
 }
 
+/** Parts of the path, to see where the time goes. */
+async function canonicalOnly(iterations: number): Promise<number> {
+  const { event } = await fixture();
+  let n = 0;
+  for (let i = 0; i < iterations; i++) n += encodeCanonicalJson(event).length;
+  return n;
+}
+
+async function contentHashOnly(iterations: number): Promise<number> {
+  const { event } = await fixture();
+  let n = 0;
+  for (let i = 0; i < iterations; i++) n += contentHash(event).length;
+  return n;
+}
+
+async function verifyOnly(ed: Ed25519, iterations: number): Promise<number> {
+  const { key } = await fixture();
+  const msg = new Uint8Array(1024).fill(7);
+  const sig = await ed.sign(SEED, msg);
+  let ok = 0;
+  for (let i = 0; i < iterations; i++) if (await ed.verify(key, msg, sig)) ok++;
+  return ok;
+}
+
 const BENCHMARKS: Record<string, (iterations: number) => Promise<number>> = {
+  canonical_json_1kib: canonicalOnly,
+  content_hash_1kib: contentHashOnly,
+  ed25519_verify_webcrypto: (n) => verifyOnly(webCryptoEd25519, n),
+  ed25519_verify_noble: (n) => verifyOnly(nobleEd25519, n),
   inbound_event_verify_webcrypto: (n) => verifyInbound(webCryptoEd25519, n),
   inbound_event_verify_noble: (n) => verifyInbound(nobleEd25519, n),
   noop: async (n) => n,
@@ -69,7 +104,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === '/event-size') {
       const { event } = await fixture();
-      return Response.json({ bytes: new TextEncoder().encode(encodeCanonicalJson(event)).length });
+      return Response.json({ bytes: canonicalBytes(event) });
     }
     const { name, iterations } = (await request.json()) as { name: string; iterations: number };
     const bench = BENCHMARKS[name];

@@ -40,7 +40,49 @@ async function measure(name, iterations, runs = 7) {
 
 const emit = (o) => console.log(JSON.stringify({ ...o, machine }));
 
+const SPEC_TEST_KEY = 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0';
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** Local event creation in one Room object (Rooms issue): serial, and 32 concurrent callers. */
+async function roomBenchmarks() {
+  const roomMf = new Miniflare({
+    modules: await bundleWorker(path.join(ROOT, 'bench/room-worker.ts')),
+    compatibilityDate: '2026-04-26',
+    durableObjects: { ROOM: { className: 'Room', useSQLite: true } },
+    bindings: { SERVER_NAME: 'bench.test', SIGNING_KEY: SPEC_TEST_KEY },
+  });
+  try {
+    await roomMf.ready;
+    const serial = await (await roomMf.dispatchFetch('http://bench/serial?n=500')).json();
+    if (!serial.latencies) throw new Error(JSON.stringify(serial));
+    emit({
+      bench: 'room_local_event_serial',
+      unit: 'ms',
+      events: serial.latencies.length,
+      p50: Number(percentile(serial.latencies, 50).toFixed(3)),
+      p99: Number(percentile(serial.latencies, 99).toFixed(3)),
+      target_p50_ms: 2,
+    });
+    const conc = await (await roomMf.dispatchFetch('http://bench/concurrent?n=2000&callers=32')).json();
+    if (!conc.latencies) throw new Error(JSON.stringify(conc));
+    emit({
+      bench: 'room_local_event_concurrent',
+      callers: 32,
+      events: conc.latencies.length,
+      unit: 'events/s',
+      value: Math.round(conc.latencies.length / conc.seconds),
+      p50_ms: Number(percentile(conc.latencies, 50).toFixed(2)),
+      p99_ms: Number(percentile(conc.latencies, 99).toFixed(2)),
+      forward_extremities_after: conc.extremities,
+      target_events_per_s: 1000,
+    });
+  } finally {
+    await roomMf.dispose();
+  }
+}
+
 try {
+  await roomBenchmarks();
   const size = await (await mf.dispatchFetch('http://bench/event-size')).json();
   const webcrypto = await measure('inbound_event_verify_webcrypto', 2000);
   const noble = await measure('inbound_event_verify_noble', 200);
@@ -57,6 +99,16 @@ try {
     });
   }
   emit({ bench: 'inbound_event_canonical_hash_verify', ratio: 'webcrypto/noble', value: Number((webcrypto.median / noble.median).toFixed(1)) });
+  // Where the time of that path goes.
+  for (const [name, iterations, unit] of [
+    ['canonical_json_1kib', 5000, 'encodings/s'],
+    ['content_hash_1kib', 5000, 'hashes/s'],
+    ['ed25519_verify_webcrypto', 3000, 'verifications/s'],
+    ['ed25519_verify_noble', 200, 'verifications/s'],
+  ]) {
+    const r = await measure(name, iterations);
+    emit({ bench: name, unit, median: Math.round(r.median), min: Math.round(r.min), max: Math.round(r.max), runs: 7 });
+  }
 } finally {
   await mf.dispose();
 }

@@ -31,7 +31,7 @@ have_rustup_target() {
 
 if have_debian_toolchain; then
   CARGO=/usr/bin/cargo
-  export RUSTC=/usr/bin/rustc
+  export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 elif [ "$mode" != "--check" ] && have_rustup_target; then
   CARGO=cargo
 else
@@ -41,7 +41,7 @@ else
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${DEBIAN_PACKAGES[@]}" >/dev/null
   CARGO=/usr/bin/cargo
-  export RUSTC=/usr/bin/rustc
+  export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 fi
 
 # Paths must not leak into the binary, or a build in another folder gives other bytes.

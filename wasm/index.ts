@@ -6,7 +6,7 @@
  */
 
 /** The operations the crate exports, each taking one JSON request. */
-export type CoreOperation = 'auth_check' | 'resolve_state' | 'auth_types' | 'redaction_allowed';
+export type CoreOperation = 'auth_check' | 'resolve_state' | 'auth_types' | 'redaction_allowed' | 'auth_chain';
 
 /** The ABI version this loader speaks; the crate's `abi_version()` must match. */
 const ABI_VERSION = 1;
@@ -49,9 +49,14 @@ export class MatrixCore {
    * @throws WasmCoreError with the crate's message when it answers `{"error": ...}`.
    */
   call<T>(op: CoreOperation, request: unknown): T {
+    return this.callJson<T>(op, JSON.stringify(request));
+  }
+
+  /** `call` with the request already serialised (lets callers reuse constant parts). */
+  callJson<T>(op: CoreOperation, requestJson: string): T {
     const fn = this.exports[op];
     if (typeof fn !== 'function') throw new WasmCoreError(`WASM core has no operation ${op}`);
-    const input = this.encoder.encode(JSON.stringify(request));
+    const input = this.encoder.encode(requestJson);
     const ptr = this.exports.alloc(input.length);
     new Uint8Array(this.exports.memory.buffer, ptr, input.length).set(input);
     // The crate takes ownership of the input buffer and frees it.

@@ -34,6 +34,8 @@ export interface ResolveStateRequest {
   /** Every event the resolution may need: the state sets' events and their auth chains. */
   events: JsonObject[];
   third_party_verified?: ThirdPartyVerified;
+  /** Events known to be rejected; they never enter the resolved state. */
+  rejected?: string[];
 }
 
 export interface AuthTypesRequest {
@@ -41,12 +43,27 @@ export interface AuthTypesRequest {
   event: JsonObject;
 }
 
-export const authCheck = (core: MatrixCore, req: AuthCheckRequest): AuthVerdict => core.call('auth_check', req);
+/** Rules are constant per room version: serialise each table entry once. */
+const rulesJson = new WeakMap<RoomVersionRules, string>();
 
-export const resolveState = (core: MatrixCore, req: ResolveStateRequest): StateTriple[] => core.call('resolve_state', req);
+/** The request as JSON, with the `rules` member taken from the cache. */
+function request(req: { rules: RoomVersionRules }): string {
+  let rules = rulesJson.get(req.rules);
+  if (rules === undefined) {
+    rules = JSON.stringify(req.rules);
+    rulesJson.set(req.rules, rules);
+  }
+  // `undefined` members are left out by JSON.stringify, so `rest` has every member but rules.
+  const rest = JSON.stringify({ ...req, rules: undefined });
+  return rest === '{}' ? `{"rules":${rules}}` : `{"rules":${rules},${rest.slice(1)}`;
+}
+
+export const authCheck = (core: MatrixCore, req: AuthCheckRequest): AuthVerdict => core.callJson('auth_check', request(req));
+
+export const resolveState = (core: MatrixCore, req: ResolveStateRequest): StateTriple[] => core.callJson('resolve_state', request(req));
 
 /** The spec's auth events selection: which `(type, state_key)` pairs may authorise `event`. */
-export const authTypes = (core: MatrixCore, req: AuthTypesRequest): [string, string][] => core.call('auth_types', req);
+export const authTypes = (core: MatrixCore, req: AuthTypesRequest): [string, string][] => core.callJson('auth_types', request(req));
 
 export interface RedactionAllowedRequest {
   rules: RoomVersionRules;
@@ -58,4 +75,7 @@ export interface RedactionAllowedRequest {
 
 /** Whether an accepted redaction may be applied to its target (room version 3+ rule). */
 export const redactionAllowed = (core: MatrixCore, req: RedactionAllowedRequest): { allowed: boolean; message?: string } =>
-  core.call('redaction_allowed', req);
+  core.callJson('redaction_allowed', request(req));
+
+/** The union of the auth chains of `event_ids` (spec definition: excluding the events themselves). */
+export const authChain = (core: MatrixCore, req: { events: JsonObject[]; event_ids: string[] }): string[] => core.call('auth_chain', req);

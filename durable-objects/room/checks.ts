@@ -116,12 +116,14 @@ export function resolve(view: RoomView, states: readonly StateMap[], thirdParty:
   if (states.length === 1) return states[0]!;
   const ids = new Set<string>();
   for (const s of states) for (const id of s.values()) ids.add(id);
-  const events = [...withAuthChains(view, ids).values()];
+  const events = withAuthChains(view, ids);
+  const rejected = [...events.keys()].filter((id) => view.status(id) === 'rejected');
   const resolved = resolveState(view.core, {
     rules: view.rules,
     state_sets: states.map(toTriples),
-    events,
+    events: [...events.values()],
     third_party_verified: thirdParty,
+    rejected,
   });
   return fromTriples(resolved);
 }

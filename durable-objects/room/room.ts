@@ -181,6 +181,9 @@ export class Room extends DurableObject<HomeserverVars> implements RoomApi {
           job.done(this.guardIngest(job));
           continue;
         }
+        // Give concurrent callers' requests one turn of the event loop to arrive, so they share
+        // this batch's signing and transaction (WebCrypto resolves without letting them in).
+        await new Promise((r) => setTimeout(r, 0));
         let n = 0;
         while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest') n++;
         await this.runLocalBatch(this.queue.splice(0, n) as LocalJob[]);

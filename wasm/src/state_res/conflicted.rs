@@ -9,6 +9,30 @@ use super::fxhash::{map_with_capacity, FastMap};
 /// A state key borrowed from the input or from an event.
 pub type Key<'a> = (&'a str, &'a str);
 
+/// A state set as `(type, state_key, event_id)` entries, sorted by key, one entry per key.
+pub type SortedSet<'a> = Vec<(&'a str, &'a str, &'a str)>;
+
+/// Sort entries by key; of several entries with one key the last wins (as map insertion does).
+pub fn into_sorted_set(mut entries: SortedSet<'_>) -> SortedSet<'_> {
+    if !entries.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)) {
+        entries.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut out: SortedSet<'_> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match out.last_mut() {
+                Some(last) if (last.0, last.1) == (e.0, e.1) => *last = e,
+                _ => out.push(e),
+            }
+        }
+        return out;
+    }
+    entries
+}
+
+/// A map-shaped state set as a sorted set.
+pub fn sorted_set_of(map: &BTreeMap<StateKey, String>) -> SortedSet<'_> {
+    map.iter().map(|((t, k), v)| (t.as_str(), k.as_str(), v.as_str())).collect()
+}
+
 /// A state map whose keys and event IDs borrow from the inputs.
 pub type RefStateMap<'a> = FastMap<Key<'a>, &'a str>;
 
@@ -24,18 +48,18 @@ pub struct Split<'a> {
 ///
 /// (v2.) A key missing from some state set is conflicted. The state sets are sorted maps, so
 /// this is one merge pass over them.
-pub fn split_v2<'a>(state_sets: &'a [BTreeMap<StateKey, String>]) -> Split<'a> {
+pub fn split_v2<'a>(state_sets: &[SortedSet<'a>]) -> Split<'a> {
     let n = state_sets.len();
     let mut iters: Vec<_> = state_sets.iter().map(|s| s.iter().peekable()).collect();
-    let cap = state_sets.iter().map(BTreeMap::len).max().unwrap_or(0);
+    let cap = state_sets.iter().map(Vec::len).max().unwrap_or(0);
     let mut unconflicted = map_with_capacity(cap);
     let mut conflicted = Vec::new();
     loop {
-        let mut min: Option<&'a StateKey> = None;
+        let mut min: Option<Key<'a>> = None;
         for it in iters.iter_mut() {
-            if let Some(&(k, _)) = it.peek() {
-                if min.map_or(true, |m| k < m) {
-                    min = Some(k);
+            if let Some(&&(t, k, _)) = it.peek() {
+                if min.map_or(true, |m| (t, k) < m) {
+                    min = Some((t, k));
                 }
             }
         }
@@ -48,9 +72,8 @@ pub fn split_v2<'a>(state_sets: &'a [BTreeMap<StateKey, String>]) -> Split<'a> {
         let mut values: Vec<&'a str> = Vec::new();
         for it in iters.iter_mut() {
             match it.peek() {
-                Some(&(k, v)) if k == key => {
+                Some(&&(t, k, v)) if (t, k) == key => {
                     count += 1;
-                    let v = v.as_str();
                     match first {
                         None => first = Some(v),
                         Some(f) if f == v => {}
@@ -68,7 +91,7 @@ pub fn split_v2<'a>(state_sets: &'a [BTreeMap<StateKey, String>]) -> Split<'a> {
                 _ => {}
             }
         }
-        let k = (key.0.as_str(), key.1.as_str());
+        let k = key;
         match (first, values.is_empty()) {
             (Some(v), true) if count == n => {
                 unconflicted.insert(k, v);
@@ -99,7 +122,7 @@ pub fn sorted_entries<'a>(map: &RefStateMap<'a>) -> Vec<(&'a str, &'a str, &'a s
 /// > the same `(event_type, state_key)`.
 ///
 /// A key missing from some state sets but with one value in the others is not a conflict.
-pub fn split_v1<'a>(state_sets: &'a [BTreeMap<StateKey, String>]) -> Split<'a> {
+pub fn split_v1<'a>(state_sets: &[SortedSet<'a>]) -> Split<'a> {
     let mut split = split_v2(state_sets);
     let mut conflicted = Vec::with_capacity(split.conflicted.len());
     for (key, values) in split.conflicted {

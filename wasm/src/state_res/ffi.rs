@@ -10,6 +10,7 @@
 //! `auth_chain` request: `{"events": [event, ...], "event_ids": ["$id", ...]}`;
 //! ok value: the union of the auth chains of `event_ids` (excluding themselves), sorted.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
@@ -18,7 +19,8 @@ use crate::auth::{SignatureOracle, StateKey};
 use crate::ffi::handle;
 use crate::rules::RoomVersionRules;
 
-use super::conflicted::sorted_entries;
+use super::conflicted::{into_sorted_set, sorted_entries, SortedSet};
+use super::json_scan::Reader;
 use super::{auth_chain_ids, resolve_refs, EventStore};
 
 /// Third-party-invite signatures the host has verified, per event.
@@ -48,20 +50,13 @@ pub fn parse_state_map(v: &Value) -> Result<BTreeMap<StateKey, String>, String> 
             (Some(3), Some(ty), Some(key), Some(id)) => {
                 map.insert((ty, key), id);
             }
-            _ => return Err("a state entry must be [type, state_key, event_id] strings".to_owned()),
+            _ => return Err(BAD_ENTRY.to_owned()),
         }
     }
     Ok(map)
 }
 
-/// Encode a state map as sorted `[type, state_key, event_id]` triples.
-pub fn encode_state_map(map: &BTreeMap<StateKey, String>) -> Value {
-    Value::Array(
-        map.iter()
-            .map(|((t, k), id)| Value::Array(vec![Value::from(t.as_str()), Value::from(k.as_str()), Value::from(id.as_str())]))
-            .collect(),
-    )
-}
+const BAD_ENTRY: &str = "a state entry must be [type, state_key, event_id] strings";
 
 fn string_list(v: &Value, field: &str) -> Result<Vec<String>, String> {
     v.as_array()
@@ -71,44 +66,102 @@ fn string_list(v: &Value, field: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// Parse a `resolve_state` request, resolve, and hand the sorted result entries to `f`.
-fn with_resolution<R>(mut req: Value, f: impl FnOnce(&[(&str, &str, &str)]) -> R) -> Result<R, String> {
-    let rules = RoomVersionRules::from_json(req.get("rules").ok_or("request has no rules")?)?;
-    let state_sets = req
-        .get("state_sets")
-        .and_then(Value::as_array)
-        .ok_or("state_sets must be an array")?
-        .iter()
-        .map(parse_state_map)
-        .collect::<Result<Vec<_>, _>>()?;
+type Triple<'a> = [Cow<'a, str>; 3];
+
+/// Read a `resolve_state` request from its bytes, resolve, and hand the sorted result entries
+/// to `f`. Strings are borrowed from `input` where they have no escapes.
+fn with_resolution<R>(input: &[u8], f: impl FnOnce(&[(&str, &str, &str)]) -> R) -> Result<R, String> {
+    let mut r = Reader::new(input);
+    let mut rules: Option<Value> = None;
+    let mut sets: Option<Vec<Vec<Triple<'_>>>> = None;
+    let mut store: Option<EventStore<'_>> = None;
     let mut verified = HashMap::new();
-    match req.get("third_party_verified") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (id, keys) in m {
-                verified.insert(id.clone(), string_list(keys, "third_party_verified entries")?);
+    let mut rejected = Vec::new();
+    if r.peek() != Some(b'{') {
+        return Err("the request must be a JSON object".to_owned());
+    }
+    r.object(|r, key| {
+        match key.as_ref() {
+            "rules" => rules = Some(r.value()?),
+            "state_sets" => {
+                if r.peek() != Some(b'[') {
+                    return Err("state_sets must be an array".to_owned());
+                }
+                let mut all = Vec::new();
+                r.array(|r| {
+                    if r.peek() != Some(b'[') {
+                        return Err("a state set must be an array of triples".to_owned());
+                    }
+                    let mut set: Vec<Triple<'_>> = Vec::new();
+                    r.array(|r| {
+                        let mut t: Triple<'_> = Default::default();
+                        let mut n = 0;
+                        if r.peek() != Some(b'[') {
+                            return Err(BAD_ENTRY.to_owned());
+                        }
+                        r.array(|r| {
+                            if n >= 3 || r.peek() != Some(b'"') {
+                                return Err(BAD_ENTRY.to_owned());
+                            }
+                            t[n] = r.string()?;
+                            n += 1;
+                            Ok(())
+                        })?;
+                        if n != 3 {
+                            return Err(BAD_ENTRY.to_owned());
+                        }
+                        set.push(t);
+                        Ok(())
+                    })?;
+                    all.push(set);
+                    Ok(())
+                })?;
+                sets = Some(all);
+            }
+            "events" => match r.peek() {
+                Some(b'[') => store = Some(EventStore::scan(r)?),
+                _ => return Err("events must be an array".to_owned()),
+            },
+            "third_party_verified" => match r.value()? {
+                Value::Null => {}
+                Value::Object(m) => {
+                    for (id, keys) in m {
+                        let keys = string_list(&keys, "third_party_verified entries")?;
+                        verified.insert(id, keys);
+                    }
+                }
+                _ => return Err("third_party_verified must be an object".to_owned()),
+            },
+            "rejected" => match r.value()? {
+                Value::Null => {}
+                v => rejected = string_list(&v, "rejected")?,
+            },
+            _ => {
+                r.skip()?;
             }
         }
-        Some(_) => return Err("third_party_verified must be an object".to_owned()),
-    }
-    let rejected = match req.get("rejected") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(v) => string_list(v, "rejected")?,
-    };
-    let events = take_array(&mut req, "events")?;
-    drop(req);
-    let mut store = EventStore::from_json(events)?;
+        Ok(())
+    })?;
+    r.end()?;
+    let rules = RoomVersionRules::from_json(rules.as_ref().ok_or("request has no rules")?)?;
+    let sets = sets.ok_or("request has no state_sets")?;
+    let mut store = store.unwrap_or_else(EventStore::empty);
     for id in &rejected {
         store.mark_rejected(id);
     }
-    let resolved = resolve_refs(&rules, &state_sets, &store, &HostVerified(verified), None);
+    let sorted: Vec<SortedSet<'_>> = sets
+        .iter()
+        .map(|s| into_sorted_set(s.iter().map(|[t, k, id]| (&**t, &**k, &**id)).collect()))
+        .collect();
+    let resolved = resolve_refs(&rules, &sorted, &store, &HostVerified(verified), None);
     Ok(f(&sorted_entries(&resolved)))
 }
 
 /// The `resolve_state` operation on a parsed request (the value form, for tests and hosts that
 /// hold a parsed request).
 pub fn resolve_state_request(req: Value) -> Result<Value, String> {
-    with_resolution(req, |entries| {
+    let bytes = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+    with_resolution(&bytes, |entries| {
         Value::Array(
             entries
                 .iter()
@@ -127,28 +180,24 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 /// The `resolve_state` operation from request bytes to response bytes. The response is written
 /// directly: tens of thousands of entries would otherwise be copied into a `Value` first.
 pub fn resolve_state_bytes(input: &[u8]) -> Vec<u8> {
-    let result = serde_json::from_slice::<Value>(input)
-        .map_err(|e| format!("request is not JSON: {e}"))
-        .and_then(|req| {
-            with_resolution(req, |entries| {
-                let mut out = Vec::with_capacity(16 + entries.len() * 80);
-                out.extend_from_slice(b"{\"ok\":[");
-                for (n, &(t, k, id)) in entries.iter().enumerate() {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    out.push(b'[');
-                    push_json_str(&mut out, t);
-                    out.push(b',');
-                    push_json_str(&mut out, k);
-                    out.push(b',');
-                    push_json_str(&mut out, id);
-                    out.push(b']');
-                }
-                out.extend_from_slice(b"]}");
-                out
-            })
-        });
+    let result = with_resolution(input, |entries| {
+        let mut out = Vec::with_capacity(16 + entries.len() * 80);
+        out.extend_from_slice(b"{\"ok\":[");
+        for (n, &(t, k, id)) in entries.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            push_json_str(&mut out, t);
+            out.push(b',');
+            push_json_str(&mut out, k);
+            out.push(b',');
+            push_json_str(&mut out, id);
+            out.push(b']');
+        }
+        out.extend_from_slice(b"]}");
+        out
+    });
     match result {
         Ok(bytes) => bytes,
         Err(e) => serde_json::to_vec(&serde_json::json!({ "error": e }))

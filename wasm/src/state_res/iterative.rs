@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::auth::{auth_types_for_event, check_state_dependent, SignatureOracle, StateMap};
+use crate::event::Pdu;
 use crate::rules::RoomVersionRules;
 
 use super::conflicted::RefStateMap;
@@ -30,45 +31,46 @@ pub fn iterative_auth_checks<'a>(
     sigs: &dyn SignatureOracle,
 ) {
     for &i in events {
-        let event = store.ev(i);
-        let state_key = match event.state_key.as_deref() {
-            Some(k) => k,
-            None => continue,
+        let (event, key) = match (store.pdu(i), store.state_key_of(i)) {
+            (Some(e), Some(k)) => (e, k),
+            _ => continue,
         };
-        let auth_state = auth_state_for(rules, store, i, state);
+        let auth_state = auth_state_for(rules, store, i, event, state);
         if check_state_dependent(rules, event, &auth_state, sigs).is_ok() {
-            state.insert((event.kind.as_str(), state_key), event.event_id.as_str());
+            state.insert(key, store.event_id(i));
         }
     }
 }
 
-/// The state `i` is checked against: its own (non-rejected) auth events, the create event when
-/// the room ID names it (room v12), overlaid with the current state's entries for the keys the
-/// auth rules need.
+/// The state `event` (index `i`) is checked against: its own (non-rejected) auth events, the
+/// create event when the room ID names it (room v12), overlaid with the current state's entries
+/// for the keys the auth rules need.
 pub fn auth_state_for<'a>(
     rules: &RoomVersionRules,
     store: &'a EventStore,
     i: Ix,
+    event: &Pdu,
     state: &RefStateMap<'_>,
 ) -> StateMap<'a> {
-    let event = store.ev(i);
     let mut auth_state: StateMap<'a> = BTreeMap::new();
     for &a in store.auth_of(i) {
-        let ae = store.ev(a);
-        if let (false, Some(k)) = (store.is_rejected(a), ae.state_key.as_ref()) {
-            auth_state.insert((ae.kind.clone(), k.clone()), ae);
+        if store.is_rejected(a) {
+            continue;
+        }
+        if let (Some(ae), Some((t, k))) = (store.pdu(a), store.state_key_of(a)) {
+            auth_state.insert((t.to_owned(), k.to_owned()), ae);
         }
     }
     if rules.room_id_is_create_event_hash {
-        if let Some(c) = store.create_for(rules, i) {
-            auth_state.insert(("m.room.create".to_owned(), String::new()), store.ev(c));
+        if let Some(c) = store.create_for(rules, i).and_then(|c| store.pdu(c)) {
+            auth_state.insert(("m.room.create".to_owned(), String::new()), c);
         }
     }
     for key in auth_types_for_event(rules, event) {
         let current = state.get(&(key.0.as_str(), key.1.as_str())).and_then(|id| store.ix(id));
         if let Some(a) = current {
-            if !store.is_rejected(a) {
-                auth_state.insert(key, store.ev(a));
+            if let (false, Some(ae)) = (store.is_rejected(a), store.pdu(a)) {
+                auth_state.insert(key, ae);
             }
         }
     }

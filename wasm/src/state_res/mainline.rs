@@ -70,9 +70,8 @@ pub fn mainline_sort(store: &EventStore, events: &[Ix], power_levels: Option<Ix>
     let mut keyed: Vec<(Reverse<u64>, i64, &str, Ix)> = events
         .iter()
         .map(|&e| {
-            let ev = store.ev(e);
             let pos = mainline_position(store, e, &mainline, &mut memo);
-            (Reverse(pos), ev.origin_server_ts, ev.event_id.as_str(), e)
+            (Reverse(pos), store.origin_server_ts(e), store.event_id(e), e)
         })
         .collect();
     keyed.sort_unstable();

@@ -16,6 +16,7 @@ mod fxhash;
 mod conflicted;
 pub mod ffi;
 mod iterative;
+mod json_scan;
 mod mainline;
 mod power_sort;
 mod sha1;
@@ -55,20 +56,21 @@ pub fn resolve_traced(
     if state_sets.len() == 1 {
         return Ok(state_sets[0].clone());
     }
-    Ok(conflicted::to_owned_map(&resolve_refs(rules, state_sets, events, sigs, trace)))
+    let sets: Vec<conflicted::SortedSet<'_>> = state_sets.iter().map(conflicted::sorted_set_of).collect();
+    Ok(conflicted::to_owned_map(&resolve_refs(rules, &sets, events, sigs, trace)))
 }
 
 /// The resolution as a map borrowing from the inputs (no copies of keys or IDs).
 pub(crate) fn resolve_refs<'a>(
     rules: &RoomVersionRules,
-    state_sets: &'a [BTreeMap<StateKey, String>],
+    state_sets: &[conflicted::SortedSet<'a>],
     events: &'a EventStore,
     sigs: &dyn SignatureOracle,
     trace: Option<&mut Trace>,
 ) -> conflicted::RefStateMap<'a> {
     match state_sets.len() {
         0 => return Default::default(),
-        1 => return state_sets[0].iter().map(|((t, k), v)| ((t.as_str(), k.as_str()), v.as_str())).collect(),
+        1 => return state_sets[0].iter().map(|&(t, k, v)| ((t, k), v)).collect(),
         _ => {}
     }
     match rules.state_resolution {
@@ -84,7 +86,7 @@ fn ixs(store: &EventStore, ids: &[&str]) -> Vec<Ix> {
 }
 
 fn sorted_ids(store: &EventStore, set: &store::BitSet) -> Vec<String> {
-    let mut out: Vec<String> = set.iter().map(|i| store.ev(i).event_id.clone()).collect();
+    let mut out: Vec<String> = set.iter().map(|i| store.event_id(i).to_owned()).collect();
     out.sort();
     out
 }

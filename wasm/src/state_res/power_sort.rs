@@ -97,14 +97,18 @@ pub fn lexicographical_topological_sort<K: Ord>(deps: &[Vec<usize>], keys: &[K])
 /// The power level of `i`'s sender "when looking at [its] `auth_event`s": the power levels
 /// event among them, and the create event (for creators; room v12 finds it via the room ID).
 pub fn sender_power(rules: &RoomVersionRules, store: &EventStore, i: Ix) -> UserPower {
+    let event = match store.pdu(i) {
+        Some(e) => e,
+        None => return UserPower::Level(0),
+    };
     let mut state: StateMap<'_> = BTreeMap::new();
-    if let Some(pl) = store.power_levels_in_auth(i) {
-        state.insert(("m.room.power_levels".to_owned(), String::new()), store.ev(pl));
+    if let Some(pl) = store.power_levels_in_auth(i).and_then(|p| store.pdu(p)) {
+        state.insert(("m.room.power_levels".to_owned(), String::new()), pl);
     }
-    if let Some(c) = store.create_for(rules, i) {
-        state.insert(("m.room.create".to_owned(), String::new()), store.ev(c));
+    if let Some(c) = store.create_for(rules, i).and_then(|c| store.pdu(c)) {
+        state.insert(("m.room.create".to_owned(), String::new()), c);
     }
-    user_power(rules, &store.ev(i).sender, &state)
+    user_power(rules, &event.sender, &state)
 }
 
 /// > Select the set *X* of all *power events* that appear in the *full conflicted set*. For
@@ -126,7 +130,7 @@ pub fn sort_power_events(
     let mut deps: Vec<Vec<usize>> = Vec::new();
     let mut stack: Vec<Ix> = Vec::new();
     for &p in full_conflicted_list {
-        if local[p as usize] == NONE && is_power_event(store.ev(p)) {
+        if local[p as usize] == NONE && store.pdu(p).map_or(false, is_power_event) {
             local[p as usize] = nodes.len() as u32;
             nodes.push(p);
             deps.push(Vec::new());
@@ -152,8 +156,8 @@ pub fn sort_power_events(
         .iter()
         .map(|&i| PowerOrderKey {
             power: sender_power(rules, store, i),
-            origin_server_ts: store.ev(i).origin_server_ts,
-            event_id: &store.ev(i).event_id,
+            origin_server_ts: store.origin_server_ts(i),
+            event_id: store.event_id(i),
         })
         .collect();
     lexicographical_topological_sort(&deps, &keys).into_iter().map(|l| nodes[l]).collect()

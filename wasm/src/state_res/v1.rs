@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::auth::{auth_types_for_event, check_state_dependent, SignatureOracle, StateKey, StateMap};
+use crate::auth::{auth_types_for_event, check_state_dependent, SignatureOracle, StateMap};
 use crate::rules::RoomVersionRules;
 
-use super::conflicted::{split_v1, Key, RefStateMap};
+use super::conflicted::{split_v1, Key, RefStateMap, SortedSet};
 use super::sha1::sha1_hex;
 use super::store::{EventStore, Ix};
 
@@ -13,7 +13,7 @@ use super::store::{EventStore, Ix};
 /// > in a number of passes; here we use *R* to refer to the results of the resolution so far.
 pub fn resolve_v1<'a>(
     rules: &RoomVersionRules,
-    state_sets: &'a [BTreeMap<StateKey, String>],
+    state_sets: &[SortedSet<'a>],
     store: &'a EventStore,
     sigs: &dyn SignatureOracle,
 ) -> RefStateMap<'a> {
@@ -30,7 +30,7 @@ pub fn resolve_v1<'a>(
         match present.len() {
             0 => {}
             1 => {
-                result.insert(key, store.ev(present[0]).event_id.as_str());
+                result.insert(key, store.event_id(present[0]));
             }
             _ => conflicted.push((key, present)),
         }
@@ -56,7 +56,7 @@ pub fn resolve_v1<'a>(
             }
         }
         for &(k, i) in &resolved[start..] {
-            r.insert(k, store.ev(i).event_id.as_str());
+            r.insert(k, store.event_id(i));
         }
     }
     // > No other events affect the authorisation rules, so for all other conflicts, just pick
@@ -68,7 +68,7 @@ pub fn resolve_v1<'a>(
         }
     }
     for (k, i) in resolved {
-        result.insert(k, store.ev(i).event_id.as_str());
+        result.insert(k, store.event_id(i));
     }
     result
 }
@@ -77,7 +77,7 @@ pub fn resolve_v1<'a>(
 fn ordered(store: &EventStore, events: &[Ix]) -> Vec<Ix> {
     let mut keyed: Vec<(std::cmp::Reverse<i64>, String, Ix)> = events
         .iter()
-        .map(|&i| (std::cmp::Reverse(store.depth(i)), sha1_hex(store.ev(i).event_id.as_bytes()), i))
+        .map(|&i| (std::cmp::Reverse(store.depth(i)), sha1_hex(store.event_id(i).as_bytes()), i))
         .collect();
     keyed.sort();
     keyed.into_iter().map(|k| k.2).collect()
@@ -93,16 +93,19 @@ fn auth_state<'a>(
     extra: Option<Ix>,
 ) -> StateMap<'a> {
     let mut state: StateMap<'a> = BTreeMap::new();
-    for key in auth_types_for_event(rules, store.ev(i)) {
+    let event = match store.pdu(i) {
+        Some(e) => e,
+        None => return state,
+    };
+    for key in auth_types_for_event(rules, event) {
         if let Some(a) = r.get(&(key.0.as_str(), key.1.as_str())).and_then(|id| store.ix(id)) {
-            state.insert(key, store.ev(a));
+            if let Some(ae) = store.pdu(a) {
+                state.insert(key, ae);
+            }
         }
     }
-    if let Some(p) = extra {
-        let pe = store.ev(p);
-        if let Some(k) = &pe.state_key {
-            state.insert((pe.kind.clone(), k.clone()), pe);
-        }
+    if let (Some(p), Some((t, k))) = (extra.and_then(|p| store.pdu(p)), extra.and_then(|p| store.state_key_of(p))) {
+        state.insert((t.to_owned(), k.to_owned()), p);
     }
     state
 }
@@ -126,7 +129,8 @@ fn resolve_auth_events(
     let mut prev = list[0];
     for &e in &list[1..] {
         let state = auth_state(rules, store, e, r, Some(prev));
-        if check_state_dependent(rules, store.ev(e), &state, sigs).is_err() {
+        let allowed = store.pdu(e).map_or(false, |ev| check_state_dependent(rules, ev, &state, sigs).is_ok());
+        if !allowed {
             return prev;
         }
         prev = e;
@@ -145,7 +149,7 @@ fn resolve_normal_events(
     let list = ordered(store, events);
     for &e in &list {
         let state = auth_state(rules, store, e, r, None);
-        if check_state_dependent(rules, store.ev(e), &state, sigs).is_ok() {
+        if store.pdu(e).map_or(false, |ev| check_state_dependent(rules, ev, &state, sigs).is_ok()) {
             return e;
         }
     }

@@ -1,12 +1,10 @@
 //! State resolution v2.0 (room versions 2-11) and v2.1 (room version 12).
 
-use std::collections::BTreeMap;
-
-use crate::auth::{SignatureOracle, StateKey};
+use crate::auth::SignatureOracle;
 use crate::rules::RoomVersionRules;
 
 use super::auth_chain::{auth_difference, conflicted_subgraph};
-use super::conflicted::{split_v2, RefStateMap};
+use super::conflicted::{split_v2, RefStateMap, SortedSet};
 use super::iterative::iterative_auth_checks;
 use super::mainline::mainline_sort;
 use super::power_sort::sort_power_events;
@@ -22,7 +20,7 @@ pub struct Trace {
 
 pub fn resolve_v2_traced<'a>(
     rules: &RoomVersionRules,
-    state_sets: &'a [BTreeMap<StateKey, String>],
+    state_sets: &[SortedSet<'a>],
     store: &'a EventStore,
     sigs: &dyn SignatureOracle,
     mut trace: Option<&mut Trace>,
@@ -32,7 +30,7 @@ pub fn resolve_v2_traced<'a>(
         return split.unconflicted;
     }
     let n = store.len();
-    let ids = |list: &[Ix]| list.iter().map(|&i| store.ev(i).event_id.clone()).collect::<Vec<_>>();
+    let ids = |list: &[Ix]| list.iter().map(|&i| store.event_id(i).to_owned()).collect::<Vec<_>>();
 
     // > Otherwise, *V* belongs to the *conflicted state set*.
     // Events the host did not supply cannot be verified and take no part (as in ruma).
@@ -51,12 +49,12 @@ pub fn resolve_v2_traced<'a>(
     // > The *full conflicted set* is the union of the conflicted state set[, the conflicted
     // > state subgraph (v2.1)] and the auth difference.
     let set_events: Vec<Vec<Ix>> =
-        state_sets.iter().map(|s| s.values().filter_map(|id| store.ix(id)).collect()).collect();
+        state_sets.iter().map(|s| s.iter().filter_map(|e| store.ix(e.2)).collect()).collect();
     full_conflicted.union_with(&auth_difference(store, &set_events));
     if rules.full_conflicted_set_includes_conflicted_state_subgraph {
         full_conflicted.union_with(&conflicted_subgraph(store, &conflicted));
     }
-    let full_list: Vec<Ix> = full_conflicted.iter().filter(|&i| store.ev(i).is_state()).collect();
+    let full_list: Vec<Ix> = full_conflicted.iter().filter(|&i| store.is_state(i)).collect();
 
     // > 1. Select the set *X* of all *power events* that appear in the *full conflicted set*. [...]
     // > Sort *X* into a list using the *reverse topological power ordering*.
