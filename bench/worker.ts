@@ -12,6 +12,9 @@ import { webCryptoEd25519 } from '../core/crypto/ed25519-webcrypto';
 import { signEvent, verifyEventSignature } from '../core/crypto/signing';
 import { contentHash } from '../core/events/hashes';
 import { getRoomVersionRules, type RoomVersionRules } from '../core/room-versions';
+import { matrixCore } from '../wasm/module';
+import { resolveState } from '../wasm/ops';
+import { syntheticRoom, type SyntheticRoom } from './synthetic-room';
 
 const SEED = decodeBase64('YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0');
 const RULES = getRoomVersionRules('12') as RoomVersionRules;
@@ -99,9 +102,29 @@ const BENCHMARKS: Record<string, (iterations: number) => Promise<number>> = {
   noop: async (n) => n,
 };
 
+/** The synthetic room per room version, built once per isolate by `/stateres/prepare`. */
+const synthetic = new Map<string, { room: SyntheticRoom; rules: RoomVersionRules; json: string }>();
+
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === '/stateres/prepare') {
+      const version = url.searchParams.get('version') ?? '12';
+      const rules = getRoomVersionRules(version)!;
+      const room = syntheticRoom(rules, Number(url.searchParams.get('members') ?? '28000'), Number(url.searchParams.get('changed') ?? '1000'));
+      synthetic.set(version, { room, rules, json: JSON.stringify({ rules, state_sets: room.stateSets, events: room.events }) });
+      return Response.json({ state_events: room.stateEvents, conflicted_keys: room.conflictedKeys });
+    }
+    if (url.pathname === '/stateres/run') {
+      const s = synthetic.get(url.searchParams.get('version') ?? '12')!;
+      // "objects": the whole call as the Room object makes it, serialisation included;
+      // "wasm": the pre-serialised request, i.e. the crate's own time plus the copy in.
+      const resolved =
+        url.searchParams.get('mode') === 'wasm'
+          ? matrixCore().callJson<unknown[]>('resolve_state', s.json)
+          : resolveState(matrixCore(), { rules: s.rules, state_sets: s.room.stateSets, events: s.room.events });
+      return Response.json({ resolved: resolved.length });
+    }
     if (url.pathname === '/event-size') {
       const { event } = await fixture();
       return Response.json({ bytes: canonicalBytes(event) });

@@ -509,10 +509,11 @@ export class Room extends DurableObject<HomeserverVars> implements RoomApi {
   }
 
   private eventInfo(eventId: string): { pdu: JsonObject; status: EventStatus; group: number | null; depth: number } | undefined {
-    const planned = this.planned.get(eventId);
-    if (planned) return { pdu: withEventId(planned.pdu, eventId), status: 'accepted', group: null, depth: planned.depth };
+    // Written events are cached with their state group; planned ones have none yet.
     const hit = this.cache.get(eventId);
     if (hit) return hit;
+    const planned = this.planned.get(eventId);
+    if (planned) return { pdu: withEventId(planned.pdu, eventId), status: 'accepted', group: null, depth: planned.depth };
     const e = this.store.getEvent(eventId);
     if (!e) return undefined;
     const info = { pdu: withEventId(e.pdu, eventId), status: e.status, group: e.state_group, depth: e.depth };

@@ -49,6 +49,10 @@ describe('Room DAG', () => {
         children.set(prev, (children.get(prev) ?? 0) + 1);
       }
     }
+    // Every event has a state; a message's state is its prev event's.
+    for (const e of events) expect(await room.getStateAfter(e.event_id), e.event_id).toBeDefined();
+    const lastState = await room.getStateAfter(ids.at(-1)!);
+    expect(lastState).toEqual(await room.getCurrentState());
     const info = (await room.getRoomInfo())!;
     expect(info.forward_extremities).toHaveLength(1);
     // Exactly one event is nobody's prev event: the extremity.

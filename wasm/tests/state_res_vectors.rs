@@ -439,3 +439,15 @@ fn synthetic_30k_timing() {
         );
     }
 }
+
+/// For profiling: resolve the request `synthetic_30k_timing` wrote, ten times.
+#[test]
+#[ignore]
+fn synthetic_profile_loop() {
+    let bytes = std::fs::read(std::env::temp_dir().join("state_res_synthetic.json")).unwrap();
+    let t0 = Instant::now();
+    for _ in 0..10 {
+        assert!(ffi::resolve_state_bytes(&bytes).starts_with(b"{\"ok\""));
+    }
+    println!("mean {:?}", t0.elapsed() / 10);
+}
