@@ -1,7 +1,8 @@
 /**
  * Room benchmarks inside workerd: local event creation through a real Room object (hash,
  * sign, auth, persist in SQLite), serially and from concurrent callers. Latency is taken
- * around each RPC; workerd advances its clock at I/O, and each RPC is I/O.
+ * around each RPC; workerd's clock advances in whole milliseconds, so per-call figures are
+ * quantised to 1 ms and the serial mean (total time / events) is reported beside them.
  */
 import { getRoomVersionRules } from '../core/room-versions';
 import { roomApi, type SendResult } from '../durable-objects/room/api';
@@ -43,13 +44,14 @@ export default {
 
     if (url.pathname === '/serial') {
       const latencies: number[] = [];
+      const start = performance.now();
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
         const r = await room.performSend(message(i));
         latencies.push(performance.now() - t0);
         if (!r.ok) throw new Error(r.error);
       }
-      return Response.json({ latencies });
+      return Response.json({ latencies, seconds: (performance.now() - start) / 1000 });
     }
 
     if (url.pathname === '/concurrent') {

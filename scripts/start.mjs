@@ -5,6 +5,7 @@
 //   DATA_DIR     where state persists (default ./.data)
 //   HOST         address to bind (default 127.0.0.1)
 //   INSPECTOR_PORT  optional DevTools inspector port (off by default, so instances never clash)
+//   REGISTRATION    closed | open | token (default open here; closed in deployments)
 // Other settings: docs/configuration.md ([vars] in wrangler.toml, .dev.vars, or the environment).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -17,7 +18,9 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
 /** Settings that the environment may override, as documented in docs/configuration.md. */
-const PASSTHROUGH = ['SERVER_NAME', 'PUBLIC_BASEURL', 'WELL_KNOWN_SERVER', 'KEY_VALIDITY_MS', 'SIGNING_KEY'];
+const PASSTHROUGH = [
+  'SERVER_NAME', 'PUBLIC_BASEURL', 'WELL_KNOWN_SERVER', 'KEY_VALIDITY_MS', 'SIGNING_KEY', 'REGISTRATION', 'REGISTRATION_TOKENS',
+];
 
 function fail(problems) {
   console.error(`edge-matrix: not started, invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -57,6 +60,9 @@ async function main() {
   for (const key of PASSTHROUGH) if (process.env[key] !== undefined) overrides[key] = process.env[key];
   const vars = homeserverBindings(overrides);
   vars.SIGNING_KEY ??= await signingKey(dataDir);
+  // A local homeserver is for trying things out: anyone may register unless .dev.vars, [vars]
+  // or the environment say otherwise (a deployment's default is closed).
+  vars.REGISTRATION ??= 'open';
 
   // Check with the workers' own parser, collecting every problem before anything starts.
   const { parseHomeserverConfig, ConfigError } = await loadConfigParser();

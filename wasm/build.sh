@@ -15,13 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 mode="${1:-build}"
 
-DEBIAN_PACKAGES=(rustc cargo libstd-rust-dev-wasm32 lld-14 librust-serde-json-dev librust-sha2-dev librust-base64-dev)
+DEBIAN_PACKAGES=(rustc cargo libstd-rust-dev-wasm32 lld-14 librust-serde-json-dev librust-sha2-dev librust-base64-dev librust-once-cell-dev)
 
 have_debian_toolchain() {
   [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && [ -d /usr/lib/rustlib/wasm32-unknown-unknown ] &&
     compgen -G '/usr/share/cargo/registry/serde_json-*' >/dev/null &&
     compgen -G '/usr/share/cargo/registry/sha2-*' >/dev/null &&
-    compgen -G '/usr/share/cargo/registry/base64-*' >/dev/null
+    compgen -G '/usr/share/cargo/registry/base64-*' >/dev/null &&
+    compgen -G '/usr/share/cargo/registry/once_cell-*' >/dev/null
 }
 
 have_rustup_target() {

@@ -34,7 +34,7 @@ export interface ResolveStateRequest {
   /** Every event the resolution may need: the state sets' events and their auth chains. */
   events: JsonObject[];
   third_party_verified?: ThirdPartyVerified;
-  /** Events known to be rejected; they never enter the resolved state. */
+  /** Events known to be rejected: never used as auth events in the iterative auth checks (spec). */
   rejected?: string[];
 }
 

@@ -9,8 +9,8 @@ use matrix_core::auth::{NoSignatures, StateKey, UserPower};
 use matrix_core::event::Pdu;
 use matrix_core::rules::RoomVersionRules;
 use matrix_core::state_res::{
-    self, auth_chain_ids, auth_difference_ids, conflicted_subgraph_ids, ffi, lexicographical_topological_sort,
-    EventStore, PowerOrderKey, Trace,
+    self, auth_chain_ids, auth_difference_ids, conflicted_subgraph_ids, ffi,
+    lexicographical_topological_sort, EventStore, PowerOrderKey, Trace,
 };
 use serde_json::{json, Value};
 
@@ -122,7 +122,9 @@ fn scenarios() {
         };
         match got {
             Ok(got) if got == expected => passed += 1,
-            Ok(got) => failures.push(format!("{id} final: {}\n    got {}", diff(&expected, &got), show(&got))),
+            Ok(got) => {
+                failures.push(format!("{id} final: {}\n    got {}", diff(&expected, &got), show(&got)))
+            }
             Err(e) => failures.push(format!("{id} final: error {e}")),
         }
     }
@@ -213,10 +215,14 @@ fn algorithm_vectors() {
         let graph = case["graph"].as_object().unwrap();
         let names: Vec<&String> = graph.keys().collect();
         let pos: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
-        let deps: Vec<Vec<usize>> =
-            names.iter().map(|n| strings(&graph[n.as_str()]).iter().map(|d| pos[d.as_str()]).collect()).collect();
-        let keys: Vec<PowerOrderKey> =
-            names.iter().map(|n| PowerOrderKey { power: UserPower::Level(0), origin_server_ts: 0, event_id: n }).collect();
+        let deps: Vec<Vec<usize>> = names
+            .iter()
+            .map(|n| strings(&graph[n.as_str()]).iter().map(|d| pos[d.as_str()]).collect())
+            .collect();
+        let keys: Vec<PowerOrderKey> = names
+            .iter()
+            .map(|n| PowerOrderKey { power: UserPower::Level(0), origin_server_ts: 0, event_id: n })
+            .collect();
         let order = lexicographical_topological_sort(&deps, &keys);
         let got = order.into_iter().map(|i| names[i].clone()).collect();
         check(case["id"].as_str().unwrap().to_owned(), strings(&case["expected"]), got);
@@ -243,12 +249,20 @@ fn algorithm_vectors() {
     for case in ac["full_auth_chain_cases"].as_array().unwrap() {
         let starts = strings(&case["start_events"]);
         let refs: Vec<&str> = starts.iter().map(String::as_str).collect();
-        check(format!("full_auth_chain/{}", case["name"]), strings(&case["expected_full_auth_chain"]), auth_chain_ids(&store, &refs));
+        check(
+            format!("full_auth_chain/{}", case["name"]),
+            strings(&case["expected_full_auth_chain"]),
+            auth_chain_ids(&store, &refs),
+        );
     }
     for case in ac["conflicted_subgraph_cases"].as_array().unwrap() {
         let starts = strings(&case["start_events"]);
         let refs: Vec<&str> = starts.iter().map(String::as_str).collect();
-        check(format!("subgraph_chain/{}", case["name"]), strings(&case["expected_full_auth_chain"]), auth_chain_ids(&store, &refs));
+        check(
+            format!("subgraph_chain/{}", case["name"]),
+            strings(&case["expected_full_auth_chain"]),
+            auth_chain_ids(&store, &refs),
+        );
         let conflicted = strings(&case["conflicted_events"]);
         let refs: Vec<&str> = conflicted.iter().map(String::as_str).collect();
         check(
@@ -297,7 +311,11 @@ fn algorithm_vectors() {
             for (i, (user, level)) in users.iter().enumerate() {
                 let got = state_res::sender_power_level(&rules, &store, &format!("$e{i}"));
                 let want = Some(UserPower::Level(level.as_i64().unwrap()));
-                check(format!("sender_power_level #{n} v{version} {user}"), vec![format!("{want:?}")], vec![format!("{got:?}")]);
+                check(
+                    format!("sender_power_level #{n} v{version} {user}"),
+                    vec![format!("{want:?}")],
+                    vec![format!("{got:?}")],
+                );
             }
         }
     }
@@ -325,6 +343,90 @@ fn ffi_request_round_trip() {
     assert!(ffi::resolve_state_request(bad).is_err());
     let bad = json!({"rules": rules_json("10"), "state_sets": [], "events": [1]});
     assert!(ffi::resolve_state_request(bad).is_err());
+    // Truncated or corrupted requests give an error response, never a panic.
+    let bytes = serde_json::to_vec(&json!({"rules": rules_json(sc["room_version"].as_str().unwrap()),
+        "state_sets": r["state_sets"], "events": sc["events"]}))
+    .unwrap();
+    for cut in (0..bytes.len()).step_by(7) {
+        let out = ffi::resolve_state_bytes(&bytes[..cut]);
+        assert!(out.starts_with(b"{\"error\""), "{}", String::from_utf8_lossy(&out));
+    }
+    for (n, pos) in (0..bytes.len()).step_by(13).enumerate() {
+        let mut b = bytes.clone();
+        b[pos] = b"\"[]{},:x\\\xff"[n % 10];
+        let out = ffi::resolve_state_bytes(&b);
+        assert!(out.starts_with(b"{\"error\"") || out.starts_with(b"{\"ok\""));
+    }
+}
+
+/// State resolution v1 (room v1): no vectors are shipped, so a hand-made case from the spec
+/// text: power levels resolve by ascending depth while each next one passes auth; other
+/// conflicts take the highest depth that passes auth.
+#[test]
+fn v1_basic() {
+    let rules = rules("1");
+    let ev = |id: &str, sender: &str, ty: &str, key: &str, content: Value, auth: &[&str], depth: i64| {
+        json!({"event_id": id, "room_id": "!r:x", "sender": sender, "type": ty, "state_key": key,
+               "content": content, "origin_server_ts": depth, "depth": depth, "prev_events": [],
+               "auth_events": auth.iter().map(|a| json!([a, {}])).collect::<Vec<_>>()})
+    };
+    let (a, b) = ("@alice:x", "@bob:x");
+    let events = vec![
+        ev("$c:x", a, "m.room.create", "", json!({"creator": a}), &[], 1),
+        ev("$ja:x", a, "m.room.member", a, json!({"membership": "join"}), &["$c:x"], 2),
+        ev("$pl1:x", a, "m.room.power_levels", "", json!({"users": {a: 100}}), &["$c:x", "$ja:x"], 3),
+        ev(
+            "$jr:x",
+            a,
+            "m.room.join_rules",
+            "",
+            json!({"join_rule": "public"}),
+            &["$c:x", "$ja:x", "$pl1:x"],
+            4,
+        ),
+        ev("$jb:x", b, "m.room.member", b, json!({"membership": "join"}), &["$c:x", "$pl1:x", "$jr:x"], 5),
+        // Fork 1: alice gives bob 50; fork 2: bob (power 0) tries to make himself 100.
+        ev(
+            "$pl2:x",
+            a,
+            "m.room.power_levels",
+            "",
+            json!({"users": {a: 100, b: 50}}),
+            &["$c:x", "$ja:x", "$pl1:x"],
+            6,
+        ),
+        ev(
+            "$pl3:x",
+            b,
+            "m.room.power_levels",
+            "",
+            json!({"users": {a: 100, b: 100}}),
+            &["$c:x", "$jb:x", "$pl1:x"],
+            7,
+        ),
+        ev("$t1:x", a, "m.room.topic", "", json!({"topic": "one"}), &["$c:x", "$ja:x", "$pl1:x"], 6),
+        ev("$t2:x", b, "m.room.topic", "", json!({"topic": "two"}), &["$c:x", "$jb:x", "$pl1:x"], 8),
+    ];
+    let store = EventStore::from_json(events).unwrap();
+    let base: Vec<(&str, &str, &str)> = vec![
+        ("m.room.create", "", "$c:x"),
+        ("m.room.member", a, "$ja:x"),
+        ("m.room.join_rules", "", "$jr:x"),
+        ("m.room.member", b, "$jb:x"),
+    ];
+    let set = |extra: &[(&str, &str, &str)]| -> State {
+        base.iter().chain(extra).map(|&(t, k, id)| ((t.to_owned(), k.to_owned()), id.to_owned())).collect()
+    };
+    let s1 = set(&[("m.room.power_levels", "", "$pl2:x"), ("m.room.topic", "", "$t1:x")]);
+    let s2 = set(&[("m.room.power_levels", "", "$pl3:x"), ("m.room.topic", "", "$t2:x")]);
+    let got = state_res::resolve(&rules, &[s1, s2], &store, &NoSignatures).unwrap();
+    let pl = &got[&("m.room.power_levels".to_owned(), String::new())];
+    let topic = &got[&("m.room.topic".to_owned(), String::new())];
+    // $pl2 (depth 6) comes first; $pl3 by bob (power 50 under $pl2) may not raise himself to 100.
+    assert_eq!(pl, "$pl2:x");
+    // Bob (50) may set the topic (state_default 50 in v1 defaults): the deeper $t2 wins.
+    assert_eq!(topic, "$t2:x");
+    assert_eq!(got.len(), 6);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,20 +440,61 @@ pub fn synthetic_room(total_state: usize, conflicted: usize) -> (Value, Vec<Valu
     let room = "!bench:x";
     let mut events: Vec<Value> = Vec::new();
     let mut ts = 0i64;
-    let mut ev = |events: &mut Vec<Value>, id: String, sender: &str, ty: &str, key: &str, content: Value, auth: Vec<String>, prev: Vec<String>| {
+    let mut ev = |events: &mut Vec<Value>,
+                  id: String,
+                  sender: &str,
+                  ty: &str,
+                  key: &str,
+                  content: Value,
+                  auth: Vec<String>,
+                  prev: Vec<String>| {
         ts += 1;
         events.push(json!({"event_id": id, "room_id": room, "sender": sender, "type": ty, "state_key": key,
             "content": content, "origin_server_ts": ts, "depth": ts, "prev_events": prev, "auth_events": auth}));
     };
     let admin = "@admin:x";
-    ev(&mut events, "$create".into(), admin, "m.room.create", "", json!({"creator": admin, "room_version": version}), vec![], vec![]);
-    ev(&mut events, "$join-admin".into(), admin, "m.room.member", admin, json!({"membership": "join"}), vec!["$create".into()], vec!["$create".into()]);
+    ev(
+        &mut events,
+        "$create".into(),
+        admin,
+        "m.room.create",
+        "",
+        json!({"creator": admin, "room_version": version}),
+        vec![],
+        vec![],
+    );
+    ev(
+        &mut events,
+        "$join-admin".into(),
+        admin,
+        "m.room.member",
+        admin,
+        json!({"membership": "join"}),
+        vec!["$create".into()],
+        vec!["$create".into()],
+    );
     let mut users_pl = serde_json::Map::new();
     users_pl.insert(admin.into(), json!(100));
-    ev(&mut events, "$pl0".into(), admin, "m.room.power_levels", "", json!({"users": users_pl, "state_default": 0, "events_default": 0}),
-        vec!["$create".into(), "$join-admin".into()], vec!["$join-admin".into()]);
-    ev(&mut events, "$jr".into(), admin, "m.room.join_rules", "", json!({"join_rule": "public"}),
-        vec!["$create".into(), "$join-admin".into(), "$pl0".into()], vec!["$pl0".into()]);
+    ev(
+        &mut events,
+        "$pl0".into(),
+        admin,
+        "m.room.power_levels",
+        "",
+        json!({"users": users_pl, "state_default": 0, "events_default": 0}),
+        vec!["$create".into(), "$join-admin".into()],
+        vec!["$join-admin".into()],
+    );
+    ev(
+        &mut events,
+        "$jr".into(),
+        admin,
+        "m.room.join_rules",
+        "",
+        json!({"join_rule": "public"}),
+        vec!["$create".into(), "$join-admin".into(), "$pl0".into()],
+        vec!["$pl0".into()],
+    );
     let mut state: Vec<(String, String, String)> = vec![
         ("m.room.create".into(), "".into(), "$create".into()),
         ("m.room.member".into(), admin.into(), "$join-admin".into()),
@@ -363,13 +506,29 @@ pub fn synthetic_room(total_state: usize, conflicted: usize) -> (Value, Vec<Valu
     for u in 0..members {
         let user = format!("@u{u}:x");
         let id = format!("$join-{u}");
-        ev(&mut events, id.clone(), &user, "m.room.member", &user, json!({"membership": "join", "displayname": format!("u{u}")}),
-            vec!["$create".into(), "$pl0".into(), "$jr".into()], vec![last.clone()]);
+        ev(
+            &mut events,
+            id.clone(),
+            &user,
+            "m.room.member",
+            &user,
+            json!({"membership": "join", "displayname": format!("u{u}")}),
+            vec!["$create".into(), "$pl0".into(), "$jr".into()],
+            vec![last.clone()],
+        );
         state.push(("m.room.member".into(), user.clone(), id.clone()));
         last = id;
         let id = format!("$topic-{u}");
-        ev(&mut events, id.clone(), &user, "x.user.topic", &user, json!({"topic": "a"}),
-            vec!["$create".into(), "$pl0".into(), format!("$join-{u}")], vec![last.clone()]);
+        ev(
+            &mut events,
+            id.clone(),
+            &user,
+            "x.user.topic",
+            &user,
+            json!({"topic": "a"}),
+            vec!["$create".into(), "$pl0".into(), format!("$join-{u}")],
+            vec![last.clone()],
+        );
         state.push(("x.user.topic".into(), user.clone(), id.clone()));
         last = id;
     }
@@ -380,16 +539,32 @@ pub fn synthetic_room(total_state: usize, conflicted: usize) -> (Value, Vec<Valu
     let mut users_pl = serde_json::Map::new();
     users_pl.insert(admin.into(), json!(100));
     users_pl.insert("@u0:x".into(), json!(50));
-    ev(&mut events, "$pl1".into(), admin, "m.room.power_levels", "", json!({"users": users_pl, "state_default": 0, "events_default": 0}),
-        vec!["$create".into(), "$join-admin".into(), "$pl0".into()], vec![trunk.clone()]);
+    ev(
+        &mut events,
+        "$pl1".into(),
+        admin,
+        "m.room.power_levels",
+        "",
+        json!({"users": users_pl, "state_default": 0, "events_default": 0}),
+        vec!["$create".into(), "$join-admin".into(), "$pl0".into()],
+        vec![trunk.clone()],
+    );
     fork_a[2].2 = "$pl1".into();
     let (mut la, mut lb) = ("$pl1".to_owned(), trunk.clone());
     for c in 0..conflicted / 2 {
         let u = c % members;
         let user = format!("@u{u}:x");
         let id = format!("$a-topic-{u}");
-        ev(&mut events, id.clone(), &user, "x.user.topic", &user, json!({"topic": "from a"}),
-            vec!["$create".into(), "$pl1".into(), format!("$join-{u}")], vec![la.clone()]);
+        ev(
+            &mut events,
+            id.clone(),
+            &user,
+            "x.user.topic",
+            &user,
+            json!({"topic": "from a"}),
+            vec!["$create".into(), "$pl1".into(), format!("$join-{u}")],
+            vec![la.clone()],
+        );
         fork_a[5 + 2 * u].2 = id.clone();
         la = id;
         // Fork B: the same users change their display names, and the admin kicks a few.

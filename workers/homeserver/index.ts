@@ -5,6 +5,10 @@
 import { createApp } from '../shared/app';
 import { homeserverConfig } from '../shared/config';
 import type { HomeserverEnv } from './env';
+import { account } from './client/account';
+import { devices } from './client/devices';
+import { login } from './client/login';
+import { register } from './client/register';
 import { clientVersions } from './client/versions';
 import { federationVersion } from './federation/version';
 import { keyServer } from './federation/keys';
@@ -21,8 +25,13 @@ app.use('*', async (c, next) => {
 
 app.route('/.well-known/matrix', wellKnown);
 app.route('/_matrix/client', clientVersions);
+app.route('/_matrix/client', register);
+app.route('/_matrix/client', login);
+app.route('/_matrix/client', account);
+app.route('/_matrix/client', devices);
 app.route('/_matrix/federation', federationVersion);
 app.route('/_matrix/key', keyServer);
 
 export default app;
 export { Room } from '../../durable-objects/room/room';
+export { User } from '../../durable-objects/user/user';

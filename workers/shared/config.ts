@@ -20,7 +20,13 @@ export interface HomeserverConfig {
   readonly federationServer: string;
   /** How long a published key response is valid for (`valid_until_ts` = now + this). */
   readonly keyValidityMs: number;
+  /** Who may register: nobody, anybody, or holders of one of `tokens` (`m.login.registration_token`). */
+  readonly registration: RegistrationConfig;
 }
+
+export type RegistrationConfig =
+  | { readonly mode: 'closed' | 'open' }
+  | { readonly mode: 'token'; readonly tokens: readonly string[] };
 
 /** The raw bindings the homeserver reads; all strings, as wrangler passes vars and secrets. */
 export interface HomeserverVars {
@@ -29,6 +35,8 @@ export interface HomeserverVars {
   PUBLIC_BASEURL?: string;
   WELL_KNOWN_SERVER?: string;
   KEY_VALIDITY_MS?: string;
+  REGISTRATION?: string;
+  REGISTRATION_TOKENS?: string;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +72,29 @@ function parseSigningKey(raw: string | undefined, problems: string[]): Homeserve
     return fallback;
   }
   return { keyId: `ed25519:${match[1]}`, seed };
+}
+
+/** Spec ("Token-authenticated registration"): tokens are 1-64 chars of `[A-Za-z0-9._~-]`. */
+const REGISTRATION_TOKEN = /^[A-Za-z0-9._~-]{1,64}$/;
+
+function parseRegistration(vars: HomeserverVars, problems: string[]): RegistrationConfig {
+  const mode = vars.REGISTRATION ?? 'closed';
+  const tokens = (vars.REGISTRATION_TOKENS ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  // Tokens are secrets: name a bad one by its position, never by its text.
+  tokens.forEach((t, i) => {
+    if (!REGISTRATION_TOKEN.test(t)) problems.push(`REGISTRATION_TOKENS entry ${i + 1} must be 1-64 characters of [A-Za-z0-9._~-]`);
+  });
+  switch (mode) {
+    case 'closed':
+    case 'open':
+      return { mode };
+    case 'token':
+      if (tokens.length === 0) problems.push('REGISTRATION=token needs REGISTRATION_TOKENS (comma-separated)');
+      return { mode, tokens };
+    default:
+      problems.push(`REGISTRATION must be "closed", "open" or "token", got ${JSON.stringify(mode)}`);
+      return { mode: 'closed' };
+  }
 }
 
 function parseUrl(name: string, raw: string, problems: string[]): string {
@@ -104,8 +135,10 @@ export function parseHomeserverConfig(vars: HomeserverVars): HomeserverConfig {
     problems.push(`KEY_VALIDITY_MS must be an integer of at least 60000, got ${JSON.stringify(vars.KEY_VALIDITY_MS)}`);
   }
 
+  const registration = parseRegistration(vars, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { serverName, signingKey, publicBaseUrl, federationServer, keyValidityMs };
+  return { serverName, signingKey, publicBaseUrl, federationServer, keyValidityMs, registration };
 }
 
 const cache = new WeakMap<object, HomeserverConfig>();

@@ -21,7 +21,11 @@ export type Errcode =
   | 'M_TOO_LARGE'
   | 'M_UNAUTHORIZED'
   | 'M_UNSUPPORTED_ROOM_VERSION'
-  | 'M_INCOMPATIBLE_ROOM_VERSION';
+  | 'M_INCOMPATIBLE_ROOM_VERSION'
+  | 'M_USER_IN_USE'
+  | 'M_INVALID_USERNAME'
+  | 'M_USER_DEACTIVATED'
+  | 'M_GUEST_ACCESS_FORBIDDEN';
 
 export class MatrixError extends Error {
   override readonly name = 'MatrixError';
@@ -37,4 +41,27 @@ export class MatrixError extends Error {
   toJSON(): Record<string, unknown> {
     return { errcode: this.errcode, error: this.message, ...this.extra };
   }
+}
+
+/** The status an errcode has when an expected failure comes back as a value (e.g. over DO RPC). */
+const STATUS_OF: Partial<Record<Errcode, ContentfulStatusCode>> = {
+  M_FORBIDDEN: 403,
+  M_USER_DEACTIVATED: 403,
+  M_GUEST_ACCESS_FORBIDDEN: 403,
+  M_UNKNOWN_TOKEN: 401,
+  M_MISSING_TOKEN: 401,
+  M_UNAUTHORIZED: 401,
+  M_NOT_FOUND: 404,
+  M_LIMIT_EXCEEDED: 429,
+  M_TOO_LARGE: 413,
+  M_UNKNOWN: 500,
+};
+
+/**
+ * The `MatrixError` for a failure value `{ errcode, error }` (how Durable Objects return
+ * expected failures, since thrown errors lose their errcode across RPC). Unlisted errcodes are
+ * client errors (400).
+ */
+export function matrixErrorOf(failure: { errcode: Errcode; error: string }): MatrixError {
+  return new MatrixError(STATUS_OF[failure.errcode] ?? 400, failure.errcode, failure.error);
 }

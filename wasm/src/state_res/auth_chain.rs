@@ -1,7 +1,8 @@
 //! Auth chains, the auth difference and (v2.1) the conflicted state subgraph, as bit sets over
 //! the interned events: each walk is linear in the events and auth edges it reaches.
 
-use super::store::{BitSet, EventStore, Ix};
+use super::bitset::BitSet;
+use super::store::{EventStore, Ix};
 
 /// > The *auth chain* of an event *E* is the set containing all of *E*'s auth events, all of
 /// > *their* auth events, and so on recursively, stretching back to the start of the room.

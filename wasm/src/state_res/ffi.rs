@@ -71,7 +71,7 @@ type Triple<'a> = [Cow<'a, str>; 3];
 /// Read a `resolve_state` request from its bytes, resolve, and hand the sorted result entries
 /// to `f`. Strings are borrowed from `input` where they have no escapes.
 fn with_resolution<R>(input: &[u8], f: impl FnOnce(&[(&str, &str, &str)]) -> R) -> Result<R, String> {
-    let mut r = Reader::new(input);
+    let mut r = Reader::new(input)?;
     let mut rules: Option<Value> = None;
     let mut sets: Option<Vec<Vec<Triple<'_>>>> = None;
     let mut store: Option<EventStore<'_>> = None;
@@ -172,7 +172,11 @@ pub fn resolve_state_request(req: Value) -> Result<Value, String> {
 }
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    if serde_json::to_writer(&mut *out, s).is_err() {
+    if !s.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, s).is_err() {
         out.extend_from_slice(b"\"\"");
     }
 }

@@ -1,4 +1,4 @@
-//! A small non-cryptographic hasher (the "Fx" multiply-rotate hash used by rustc) for the maps
+//! A small non-cryptographic hasher (rustc's "Fx" multiply-rotate hash plus a final mix) for the maps
 //! keyed by event IDs and state keys. Inputs come from the host, which holds the same data, so
 //! hash flooding is not a concern here; SipHash's cost is.
 
@@ -49,9 +49,17 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// The multiply-rotate state leaves the low bits (which pick the bucket) depending only
+    /// on the first bytes of a short key ("$e1", "$e2", ... all collide), so the state is
+    /// finished with a full avalanche (the 64-bit finaliser of MurmurHash3).
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 

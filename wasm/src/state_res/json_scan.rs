@@ -19,8 +19,13 @@ fn err<T>(what: &str, pos: usize) -> R<T> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(b: &'a [u8]) -> Self {
-        Self { b, pos: 0 }
+    /// A reader over `b`, which must be UTF-8 as a whole (checked here once, so that strings
+    /// can be borrowed without checking each).
+    pub fn new(b: &'a [u8]) -> R<Self> {
+        match std::str::from_utf8(b) {
+            Ok(_) => Ok(Self { b, pos: 0 }),
+            Err(e) => Err(format!("request is not UTF-8: {e}")),
+        }
     }
 
     pub fn bytes(&self) -> &'a [u8] {
@@ -63,14 +68,13 @@ impl<'a> Reader<'a> {
         let mut i = self.pos + 1;
         let mut escaped = false;
         loop {
-            match self.b.get(i) {
+            match find_quote_or_backslash(self.b, i) {
                 None => return err("unterminated string", self.pos),
-                Some(b'"') => return Ok((i + 1, escaped)),
-                Some(b'\\') => {
+                Some(j) if self.b[j] == b'"' => return Ok((j + 1, escaped)),
+                Some(j) => {
                     escaped = true;
-                    i += 2;
+                    i = j + 2;
                 }
-                Some(_) => i += 1,
             }
         }
     }
@@ -87,9 +91,9 @@ impl<'a> Reader<'a> {
                 .map(Cow::Owned)
                 .map_err(|e| format!("bad string at byte {start}: {e}"))
         } else {
-            std::str::from_utf8(&self.b[start + 1..end - 1])
-                .map(Cow::Borrowed)
-                .map_err(|_| format!("string at byte {start} is not UTF-8"))
+            // SAFETY: `new` checked that all of `b` is UTF-8, and both ends of this slice are
+            // next to an ASCII '"', so they are character boundaries.
+            Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(&self.b[start + 1..end - 1]) }))
         }
     }
 
@@ -197,6 +201,62 @@ impl<'a> Reader<'a> {
         match self.peek() {
             None => Ok(()),
             Some(_) => err("trailing characters", self.pos),
+        }
+    }
+}
+
+/// The first '"' or '\\' at or after `i`, eight bytes at a time.
+fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let w = u64::from_le_bytes(w);
+        let (q, s) = (w ^ (LO * b'"' as u64), w ^ (LO * b'\\' as u64));
+        // A zero byte in q or s is a match; the lowest flagged byte is exact.
+        let m = (q.wrapping_sub(LO) & !q & HI) | (s.wrapping_sub(LO) & !s & HI);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    (i..b.len()).find(|&j| b[j] == b'"' || b[j] == b'\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_skips() {
+        let text =
+            br#" {"a": "x\"y", "b": [1, {"c": "]}"}, -2.5e3], "d": null, "e": "\u00e9t\u00e9", "f": 17} "#;
+        let mut r = Reader::new(text).unwrap();
+        let mut seen = Vec::new();
+        r.object(|r, k| {
+            match k.as_ref() {
+                "a" | "e" => seen.push(format!("{k}={}", r.string()?)),
+                "f" => seen.push(format!("f={:?}", r.i64()?)),
+                _ => seen.push(format!("{k}~{}", String::from_utf8_lossy(&r.bytes()[r.skip()?]))),
+            }
+            Ok(())
+        })
+        .unwrap();
+        r.end().unwrap();
+        assert_eq!(seen, ["a=x\"y", "b~[1, {\"c\": \"]}\"}, -2.5e3]", "d~null", "e=été", "f=Some(17)"]);
+        assert_eq!(find_quote_or_backslash(b"abcdefghijkl\\mn\"", 0), Some(12));
+        assert_eq!(find_quote_or_backslash(b"abcdefgh\"", 0), Some(8));
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        for bad in [&b"{"[..], b"{\"a\":", b"[1,", b"{\"a\" 1}", b"\"abc", b"{\"a\":[}", b"\xff"] {
+            let ok = Reader::new(bad).and_then(|mut r| {
+                r.object(|r, _| r.skip().map(|_| ()))?;
+                r.end()
+            });
+            assert!(ok.is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 }

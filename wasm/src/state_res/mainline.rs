@@ -1,8 +1,8 @@
 //! Step 3: the mainline ordering of the remaining events.
 
-use std::cmp::Reverse;
 use super::fxhash::FastMap;
 use super::store::{EventStore, Ix};
+use std::cmp::Reverse;
 
 /// Mainline position "∞": the event cites no power levels event of the mainline.
 const INFINITY: u64 = u64::MAX;
@@ -31,7 +31,12 @@ fn mainline_of(store: &EventStore, p0: Option<Ix>) -> FastMap<Ix, u64> {
 /// > * In both cases, the *mainline position* of *e* is *i*.
 ///
 /// `memo` caches the answer for every power levels event walked through.
-fn mainline_position(store: &EventStore, e: Ix, mainline: &FastMap<Ix, u64>, memo: &mut FastMap<Ix, u64>) -> u64 {
+fn mainline_position(
+    store: &EventStore,
+    e: Ix,
+    mainline: &FastMap<Ix, u64>,
+    memo: &mut FastMap<Ix, u64>,
+) -> u64 {
     let mut path: Vec<Ix> = Vec::new();
     let mut cur = store.power_levels_in_auth(e);
     let found = loop {

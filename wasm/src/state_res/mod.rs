@@ -5,16 +5,19 @@
 //! > {*S′(E*<sub>1</sub>*)*, *S′(E*<sub>2</sub>*)*, …} after the `prev_event`s
 //! > {*E*<sub>1</sub>, *E*<sub>2</sub>, …} of *E*.
 //!
-//! Layout, one file per step: `store` (interned events), `conflicted` (unconflicted map and
-//! conflicted set), `auth_chain` (auth chains, auth difference, conflicted state subgraph),
-//! `power_sort` (reverse topological power ordering), `iterative` (iterative auth checks),
-//! `mainline` (mainline ordering), `v2` (the v2.0/v2.1 algorithm), `v1`, and `ffi`.
+//! Layout, one file per step: `conflicted` (unconflicted map and conflicted set), `auth_chain`
+//! (auth chains, auth difference, conflicted state subgraph), `power_sort` (reverse topological
+//! power ordering), `iterative` (iterative auth checks), `mainline` (mainline ordering), `v2`
+//! (the v2.0/v2.1 algorithm) and `v1` (with `sha1` for its tie-break). Plumbing: `store`
+//! (events interned to dense indices, full events decoded lazily), `bitset`, `fxhash`,
+//! `json_scan` (zero-copy request reader) and `ffi` (the exported operations).
 //! The auth rules themselves live in `crate::auth`.
 
 mod auth_chain;
-mod fxhash;
+mod bitset;
 mod conflicted;
 pub mod ffi;
+mod fxhash;
 mod iterative;
 mod json_scan;
 mod mainline;
@@ -85,7 +88,7 @@ fn ixs(store: &EventStore, ids: &[&str]) -> Vec<Ix> {
     ids.iter().filter_map(|id| store.ix(id)).collect()
 }
 
-fn sorted_ids(store: &EventStore, set: &store::BitSet) -> Vec<String> {
+fn sorted_ids(store: &EventStore, set: &bitset::BitSet) -> Vec<String> {
     let mut out: Vec<String> = set.iter().map(|i| store.event_id(i).to_owned()).collect();
     out.sort();
     out

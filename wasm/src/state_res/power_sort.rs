@@ -8,7 +8,8 @@ use crate::auth::{user_power, StateMap, UserPower};
 use crate::event::Pdu;
 use crate::rules::RoomVersionRules;
 
-use super::store::{BitSet, EventStore, Ix};
+use super::bitset::BitSet;
+use super::store::{EventStore, Ix};
 
 /// > A *power event* is a state event with type `m.room.power_levels` or `m.room.join_rules`,
 /// > or a state event with type `m.room.member` where the `membership` is `leave` or `ban` and

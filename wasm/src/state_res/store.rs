@@ -5,7 +5,8 @@
 //! thousand events of a room of tens of thousands.
 
 use std::borrow::Cow;
-use std::cell::UnsafeCell;
+use once_cell::unsync::OnceCell;
+use std::collections::hash_map::Entry;
 use std::hash::Hasher;
 use std::ops::Range;
 
@@ -39,7 +40,7 @@ pub struct EventStore<'a> {
     collided: Vec<Ix>,
     /// Where each event's JSON is in `bytes` (scanned stores only).
     ranges: Vec<Range<usize>>,
-    pdus: Box<[UnsafeCell<Option<Box<Pdu>>>]>,
+    pdus: Vec<OnceCell<Option<Box<Pdu>>>>,
     rejected: Vec<bool>,
 }
 
@@ -49,17 +50,15 @@ fn hash_id(id: &str) -> u64 {
     h.finish()
 }
 
-/// One event's scanned fields, before interning.
-struct Scanned<'a> {
+/// One event's fields read by the graph algorithms, before interning.
+struct Fields<'a> {
     id: Cow<'a, str>,
     kind: Cow<'a, str>,
     state_key: Option<Cow<'a, str>>,
     room_id: Option<Cow<'a, str>>,
     ts: i64,
     depth: i64,
-    auth: Vec<Cow<'a, str>>,
     range: Range<usize>,
-    pdu: Option<Pdu>,
 }
 
 impl EventStore<'static> {
@@ -81,115 +80,33 @@ impl EventStore<'static> {
     }
 
     fn from_pdus(events: Vec<Pdu>, depth: Vec<i64>) -> Self {
-        let scanned = events
-            .into_iter()
-            .zip(depth)
-            .map(|(p, depth)| Scanned {
+        let mut store = Self::with_capacity(&[], events.len());
+        let mut auth_ids: Vec<Cow<'static, str>> = Vec::new();
+        let mut auth_ranges = Vec::with_capacity(events.len());
+        for (p, depth) in events.into_iter().zip(depth) {
+            let fields = Fields {
                 id: Cow::Owned(p.event_id.clone()),
                 kind: Cow::Owned(p.kind.clone()),
                 state_key: p.state_key.clone().map(Cow::Owned),
                 room_id: p.room_id.clone().map(Cow::Owned),
                 ts: p.origin_server_ts,
                 depth,
-                auth: p.auth_events.iter().cloned().map(Cow::Owned).collect(),
                 range: 0..0,
-                pdu: Some(p),
-            })
-            .collect();
-        Self::build(&[], scanned)
+            };
+            let from = auth_ids.len();
+            auth_ids.extend(p.auth_events.iter().cloned().map(Cow::Owned));
+            if store.push(fields, Some(p)) {
+                auth_ranges.push(from..auth_ids.len());
+            }
+        }
+        store.finish(&auth_ids, &auth_ranges);
+        store
     }
 }
 
 impl<'a> EventStore<'a> {
-    /// A store without events.
-    pub fn empty() -> Self {
-        Self::build(&[], Vec::new())
-    }
-
-    /// Scan a JSON array of events from the request bytes without building a `Value` tree.
-    pub fn scan(r: &mut Reader<'a>) -> Result<Self, String> {
-        let mut scanned: Vec<Scanned<'a>> = Vec::new();
-        r.array(|r| {
-            let mut e = Scanned {
-                id: Cow::Borrowed(""),
-                kind: Cow::Borrowed(""),
-                state_key: None,
-                room_id: None,
-                ts: 0,
-                depth: 0,
-                auth: Vec::new(),
-                range: 0..0,
-                pdu: None,
-            };
-            let (mut has_id, mut has_type) = (false, false);
-            let begin = r.skip_ws_pos();
-            r.object(|r, key| {
-                let opt_str = |r: &mut Reader<'a>| -> Result<Option<Cow<'a, str>>, String> {
-                    if r.peek() == Some(b'"') {
-                        r.string().map(Some)
-                    } else {
-                        r.skip().map(|_| None)
-                    }
-                };
-                match key.as_ref() {
-                    "event_id" => {
-                        if let Some(s) = opt_str(r)? {
-                            e.id = s;
-                            has_id = true;
-                        }
-                    }
-                    "type" => {
-                        if let Some(s) = opt_str(r)? {
-                            e.kind = s;
-                            has_type = true;
-                        }
-                    }
-                    "state_key" => e.state_key = opt_str(r)?,
-                    "room_id" => e.room_id = opt_str(r)?,
-                    "origin_server_ts" => e.ts = r.i64()?.unwrap_or(0),
-                    "depth" => e.depth = r.i64()?.unwrap_or(0),
-                    "auth_events" if r.peek() == Some(b'[') => {
-                        e.auth.clear();
-                        r.array(|r| {
-                            if r.peek() == Some(b'[') {
-                                // ["$id", {hashes}] (room v1-v2)
-                                let mut first = true;
-                                r.array(|r| {
-                                    if first && r.peek() == Some(b'"') {
-                                        e.auth.push(r.string()?);
-                                    } else {
-                                        r.skip()?;
-                                    }
-                                    first = false;
-                                    Ok(())
-                                })
-                            } else if r.peek() == Some(b'"') {
-                                e.auth.push(r.string()?);
-                                Ok(())
-                            } else {
-                                r.skip().map(|_| ())
-                            }
-                        })?;
-                    }
-                    _ => {
-                        r.skip()?;
-                    }
-                }
-                Ok(())
-            })?;
-            if !has_id || !has_type {
-                return Err(format!("event at byte {begin} has no event_id or type"));
-            }
-            e.range = begin..r.skip_ws_pos();
-            scanned.push(e);
-            Ok(())
-        })?;
-        Ok(Self::build(r.bytes(), scanned))
-    }
-
-    fn build(bytes: &'a [u8], scanned: Vec<Scanned<'a>>) -> Self {
-        let n = scanned.len();
-        let mut store = EventStore {
+    fn with_capacity(bytes: &'a [u8], n: usize) -> Self {
+        EventStore {
             bytes,
             ids: Vec::with_capacity(n),
             kinds: Vec::with_capacity(n),
@@ -202,49 +119,133 @@ impl<'a> EventStore<'a> {
             index: map_with_capacity(n),
             collided: Vec::new(),
             ranges: Vec::with_capacity(n),
-            pdus: Box::new([]),
+            pdus: Vec::with_capacity(n),
             rejected: Vec::new(),
-        };
-        let mut auths: Vec<Vec<Cow<'a, str>>> = Vec::with_capacity(n);
-        let mut pdus: Vec<UnsafeCell<Option<Box<Pdu>>>> = Vec::with_capacity(n);
-        for e in scanned {
-            if store.ix(&e.id).is_some() {
-                continue; // a repeated event ID keeps the first copy
-            }
-            let i = store.ids.len() as Ix;
-            let h = hash_id(&e.id);
-            if store.index.contains_key(&h) {
-                store.collided.push(i);
-            } else {
-                store.index.insert(h, i);
-            }
-            store.ids.push(e.id);
-            store.kinds.push(e.kind);
-            store.state_keys.push(e.state_key);
-            store.room_ids.push(e.room_id);
-            store.ts.push(e.ts);
-            store.depth.push(e.depth);
-            store.ranges.push(e.range);
-            pdus.push(UnsafeCell::new(e.pdu.map(Box::new)));
-            auths.push(e.auth);
         }
-        let mut flat = Vec::with_capacity(auths.iter().map(Vec::len).sum());
-        for list in &auths {
-            store.auth_off.push(flat.len() as u32);
+    }
+
+    /// A store without events.
+    pub fn empty() -> Self {
+        let mut store = Self::with_capacity(&[], 0);
+        store.finish(&[], &[]);
+        store
+    }
+
+    /// Add an event; `false` if its ID is already taken (the first copy is kept).
+    fn push(&mut self, f: Fields<'a>, pdu: Option<Pdu>) -> bool {
+        let i = self.ids.len() as Ix;
+        match self.index.entry(hash_id(&f.id)) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            Entry::Occupied(o) => {
+                let j = *o.get();
+                if self.ids[j as usize] == f.id || self.collided.iter().any(|&c| self.ids[c as usize] == f.id)
+                {
+                    return false;
+                }
+                self.collided.push(i);
+            }
+        }
+        self.ids.push(f.id);
+        self.kinds.push(f.kind);
+        self.state_keys.push(f.state_key);
+        self.room_ids.push(f.room_id);
+        self.ts.push(f.ts);
+        self.depth.push(f.depth);
+        self.ranges.push(f.range);
+        self.pdus.push(match pdu {
+            Some(p) => OnceCell::with_value(Some(Box::new(p))),
+            None => OnceCell::new(),
+        });
+        true
+    }
+
+    /// Resolve every event's `auth_events` (`auth_ids[auth_ranges[i]]`) to indices.
+    fn finish(&mut self, auth_ids: &[Cow<'a, str>], auth_ranges: &[Range<usize>]) {
+        let mut flat = Vec::with_capacity(auth_ids.len());
+        for range in auth_ranges {
+            self.auth_off.push(flat.len() as u32);
             let from = flat.len();
-            for a in list {
-                if let Some(i) = store.ix(a) {
+            for a in &auth_ids[range.clone()] {
+                if let Some(i) = self.ix(a) {
                     if !flat[from..].contains(&i) {
                         flat.push(i);
                     }
                 }
             }
         }
-        store.auth_off.push(flat.len() as u32);
-        store.auth_flat = flat;
-        store.rejected = vec![false; store.ids.len()];
-        store.pdus = pdus.into_boxed_slice();
-        store
+        self.auth_off.push(flat.len() as u32);
+        self.auth_flat = flat;
+        self.rejected = vec![false; self.ids.len()];
+    }
+
+    /// Scan a JSON array of events from the request bytes without building a `Value` tree.
+    pub fn scan(r: &mut Reader<'a>) -> Result<Self, String> {
+        let mut store = Self::with_capacity(r.bytes(), r.bytes().len() / 512);
+        let mut auth_ids: Vec<Cow<'a, str>> = Vec::new();
+        let mut auth_ranges: Vec<Range<usize>> = Vec::new();
+        r.array(|r| {
+            let begin = r.skip_ws_pos();
+            let (mut id, mut kind, mut state_key, mut room_id) = (None, None, None, None);
+            let (mut ts, mut depth) = (0, 0);
+            let auth_from = auth_ids.len();
+            r.object(|r, key| {
+                let opt_str = |r: &mut Reader<'a>| -> Result<Option<Cow<'a, str>>, String> {
+                    if r.peek() == Some(b'"') {
+                        r.string().map(Some)
+                    } else {
+                        r.skip().map(|_| None)
+                    }
+                };
+                match key.as_ref() {
+                    "event_id" => id = opt_str(r)?,
+                    "type" => kind = opt_str(r)?,
+                    "state_key" => state_key = opt_str(r)?,
+                    "room_id" => room_id = opt_str(r)?,
+                    "origin_server_ts" => ts = r.i64()?.unwrap_or(0),
+                    "depth" => depth = r.i64()?.unwrap_or(0),
+                    "auth_events" if r.peek() == Some(b'[') => {
+                        auth_ids.truncate(auth_from);
+                        r.array(|r| match r.peek() {
+                            Some(b'"') => r.string().map(|s| auth_ids.push(s)),
+                            // ["$id", {hashes}] (room v1-v2)
+                            Some(b'[') => {
+                                let mut first = true;
+                                r.array(|r| {
+                                    if first && r.peek() == Some(b'"') {
+                                        auth_ids.push(r.string()?);
+                                    } else {
+                                        r.skip()?;
+                                    }
+                                    first = false;
+                                    Ok(())
+                                })
+                            }
+                            _ => r.skip().map(|_| ()),
+                        })?;
+                    }
+                    _ => {
+                        r.skip()?;
+                    }
+                }
+                Ok(())
+            })?;
+            let range = begin..r.skip_ws_pos();
+            let (id, kind) = match (id, kind) {
+                (Some(id), Some(kind)) => (id, kind),
+                _ => return Err(format!("event at byte {begin} has no event_id or type")),
+            };
+            let fields = Fields { id, kind, state_key, room_id, ts, depth, range };
+            if store.push(fields, None) {
+                auth_ranges.push(auth_from..auth_ids.len());
+            } else {
+                auth_ids.truncate(auth_from);
+            }
+            Ok(())
+        })?;
+        store.finish(&auth_ids, &auth_ranges);
+        Ok(store)
     }
 
     /// Mark an event as rejected (it failed auth against its own auth events). Rejected events
@@ -280,22 +281,12 @@ impl<'a> EventStore<'a> {
     /// decode, which `scan` has mostly ruled out).
     pub(crate) fn pdu(&self, i: Ix) -> Option<&Pdu> {
         let cell = self.pdus.get(i as usize)?;
-        // SAFETY: a slot only ever goes from `None` to `Some` (below), and its box is never
-        // replaced or dropped while `self` lives, so references handed out stay valid. A shared
-        // reference to the slot is taken first; the mutable one only when it is `None`, when no
-        // reference into it exists. `UnsafeCell` makes the store `!Sync`, so there is no racing
-        // initialisation, and decoding below does not touch the store.
-        unsafe {
-            if let Some(b) = &*cell.get() {
-                return Some(b);
-            }
+        cell.get_or_init(|| {
             let range = self.ranges.get(i as usize)?.clone();
             let v: Value = serde_json::from_slice(self.bytes.get(range)?).ok()?;
-            let pdu = Pdu::from_json(&v).ok()?;
-            let slot = &mut *cell.get();
-            *slot = Some(Box::new(pdu));
-            slot.as_deref()
-        }
+            Pdu::from_json(&v).ok().map(Box::new)
+        })
+        .as_deref()
     }
 
     pub(crate) fn event_id(&self, i: Ix) -> &str {
@@ -350,58 +341,5 @@ impl<'a> EventStore<'a> {
             return self.ix(&id);
         }
         self.auth_of(i).iter().copied().find(|&a| self.is_type_and_key(a, "m.room.create", ""))
-    }
-}
-
-/// A fixed-size set of event indices.
-#[derive(Clone)]
-pub struct BitSet {
-    words: Vec<u64>,
-}
-
-impl BitSet {
-    pub fn new(n: usize) -> Self {
-        Self { words: vec![0; (n + 63) / 64] }
-    }
-    #[inline]
-    pub fn insert(&mut self, i: Ix) -> bool {
-        let (w, b) = ((i / 64) as usize, i % 64);
-        let had = self.words[w] >> b & 1 == 1;
-        self.words[w] |= 1 << b;
-        !had
-    }
-    #[inline]
-    pub fn contains(&self, i: Ix) -> bool {
-        let (w, b) = ((i / 64) as usize, i % 64);
-        self.words.get(w).map_or(false, |x| x >> b & 1 == 1)
-    }
-    pub fn union_with(&mut self, other: &BitSet) {
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
-            *a |= *b;
-        }
-    }
-    pub fn intersect_with(&mut self, other: &BitSet) {
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
-            *a &= *b;
-        }
-    }
-    pub fn difference_with(&mut self, other: &BitSet) {
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
-            *a &= !*b;
-        }
-    }
-    /// Members in increasing index order.
-    pub fn iter(&self) -> impl Iterator<Item = Ix> + '_ {
-        self.words.iter().enumerate().flat_map(|(w, &word)| {
-            let mut rest = word;
-            std::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let b = rest.trailing_zeros();
-                rest &= rest - 1;
-                Some(w as Ix * 64 + b)
-            })
-        })
     }
 }

@@ -104,7 +104,9 @@ fn auth_state<'a>(
             }
         }
     }
-    if let (Some(p), Some((t, k))) = (extra.and_then(|p| store.pdu(p)), extra.and_then(|p| store.state_key_of(p))) {
+    if let (Some(p), Some((t, k))) =
+        (extra.and_then(|p| store.pdu(p)), extra.and_then(|p| store.state_key_of(p)))
+    {
         state.insert((t.to_owned(), k.to_owned()), p);
     }
     state

@@ -4,11 +4,12 @@ use crate::auth::SignatureOracle;
 use crate::rules::RoomVersionRules;
 
 use super::auth_chain::{auth_difference, conflicted_subgraph};
+use super::bitset::BitSet;
 use super::conflicted::{split_v2, RefStateMap, SortedSet};
 use super::iterative::iterative_auth_checks;
 use super::mainline::mainline_sort;
 use super::power_sort::sort_power_events;
-use super::store::{BitSet, EventStore, Ix};
+use super::store::{EventStore, Ix};
 
 /// What the algorithm computed on the way, for tests and diagnostics.
 #[derive(Debug, Default, Clone)]

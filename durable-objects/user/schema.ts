@@ -1,0 +1,41 @@
+/**
+ * The User object's SQLite schema, as ordered migrations (same mechanism as the Room's).
+ * Access tokens are stored only as SHA-256 hashes; passwords only as PBKDF2 hash strings.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  -- At most one row: the account this object holds (absent until registration).
+  CREATE TABLE account (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    user_id TEXT NOT NULL,
+    password_hash TEXT,
+    created_ts INTEGER NOT NULL,
+    deactivated_ts INTEGER
+  );
+
+  CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    display_name TEXT,
+    created_ts INTEGER NOT NULL,
+    last_seen_ts INTEGER,
+    last_seen_ip TEXT
+  );
+
+  -- token_hash: unpadded base64 of SHA-256(access token). The token itself is never stored.
+  CREATE TABLE access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+  );
+  CREATE INDEX access_tokens_by_device ON access_tokens(device_id);
+
+  -- User-interactive auth sessions (spec "User-interactive authentication API"), bound to the
+  -- operation that started them; completed is a JSON array of stage types.
+  CREATE TABLE uia_sessions (
+    session_id TEXT PRIMARY KEY,
+    operation TEXT NOT NULL,
+    completed TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+  );
+  `,
+];

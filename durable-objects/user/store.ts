@@ -1,0 +1,167 @@
+/**
+ * The only file with SQL for a user. Typed row mappers over the User object's SQLite storage;
+ * callers group writes inside `ctx.storage.transactionSync`.
+ */
+import { MIGRATIONS } from './schema';
+import type { Device } from './api';
+
+export interface AccountRow extends Record<string, SqlStorageValue> {
+  user_id: string;
+  password_hash: string | null;
+  created_ts: number;
+  deactivated_ts: number | null;
+}
+
+interface DeviceRow extends Record<string, SqlStorageValue> {
+  device_id: string;
+  display_name: string | null;
+  last_seen_ts: number | null;
+  last_seen_ip: string | null;
+}
+
+export interface UiaSessionRow {
+  operation: string;
+  completed: string[];
+  created_ts: number;
+}
+
+function toDevice(row: DeviceRow): Device {
+  const device: Device = { device_id: row.device_id };
+  if (row.display_name !== null) device.display_name = row.display_name;
+  if (row.last_seen_ts !== null) device.last_seen_ts = row.last_seen_ts;
+  if (row.last_seen_ip !== null) device.last_seen_ip = row.last_seen_ip;
+  return device;
+}
+
+export class UserStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Whether this object's database was ever initialised (reading this writes nothing). */
+  hasSchema(): boolean {
+    return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0;
+  }
+
+  /** Apply pending migrations (call inside `transactionSync`). */
+  migrate(): void {
+    this.sql.exec('CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)');
+    const row = this.sql.exec<{ version: number }>('SELECT version FROM _schema').toArray()[0];
+    const current = row?.version ?? 0;
+    for (let v = current; v < MIGRATIONS.length; v++) this.sql.exec(MIGRATIONS[v]!);
+    if (!row) this.sql.exec('INSERT INTO _schema (version) VALUES (?)', MIGRATIONS.length);
+    else if (current < MIGRATIONS.length) this.sql.exec('UPDATE _schema SET version = ?', MIGRATIONS.length);
+  }
+
+  // ---- account ------------------------------------------------------------------------------
+
+  getAccount(): AccountRow | undefined {
+    return this.sql.exec<AccountRow>('SELECT user_id, password_hash, created_ts, deactivated_ts FROM account WHERE id = 1').toArray()[0];
+  }
+
+  insertAccount(userId: string, passwordHash: string | null, now: number): void {
+    this.sql.exec('INSERT INTO account (id, user_id, password_hash, created_ts) VALUES (1, ?, ?, ?)', userId, passwordHash, now);
+  }
+
+  setPasswordHash(passwordHash: string | null): void {
+    this.sql.exec('UPDATE account SET password_hash = ? WHERE id = 1', passwordHash);
+  }
+
+  setDeactivated(now: number): void {
+    this.sql.exec('UPDATE account SET deactivated_ts = ?, password_hash = NULL WHERE id = 1', now);
+  }
+
+  // ---- devices and tokens -------------------------------------------------------------------
+
+  getDevice(deviceId: string): Device | undefined {
+    const row = this.sql
+      .exec<DeviceRow>('SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE device_id = ?', deviceId)
+      .toArray()[0];
+    return row ? toDevice(row) : undefined;
+  }
+
+  listDevices(): Device[] {
+    return this.sql
+      .exec<DeviceRow>('SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices ORDER BY created_ts, device_id')
+      .toArray()
+      .map(toDevice);
+  }
+
+  /** Create the device, or keep an existing one with that ID (and set its name if given). */
+  upsertDevice(deviceId: string, displayName: string | null, now: number): void {
+    this.sql.exec(
+      `INSERT INTO devices (device_id, display_name, created_ts) VALUES (?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name)`,
+      deviceId, displayName, now,
+    );
+  }
+
+  setDeviceDisplayName(deviceId: string, displayName: string | null): boolean {
+    return this.sql.exec('UPDATE devices SET display_name = ? WHERE device_id = ?', displayName, deviceId).rowsWritten > 0;
+  }
+
+  touchDevice(deviceId: string, now: number, ip: string | null): void {
+    this.sql.exec('UPDATE devices SET last_seen_ts = ?, last_seen_ip = COALESCE(?, last_seen_ip) WHERE device_id = ?', now, ip, deviceId);
+  }
+
+  /** Delete a device and every token of it. */
+  deleteDevice(deviceId: string): void {
+    this.sql.exec('DELETE FROM access_tokens WHERE device_id = ?', deviceId);
+    this.sql.exec('DELETE FROM devices WHERE device_id = ?', deviceId);
+  }
+
+  /** Delete every device and token, except those of `keepDeviceId` when given. */
+  deleteDevicesExcept(keepDeviceId: string | null): void {
+    this.sql.exec('DELETE FROM access_tokens WHERE device_id IS NOT ?', keepDeviceId);
+    this.sql.exec('DELETE FROM devices WHERE device_id IS NOT ?', keepDeviceId);
+  }
+
+  insertToken(tokenHash: string, deviceId: string, now: number): void {
+    this.sql.exec('INSERT INTO access_tokens (token_hash, device_id, created_ts) VALUES (?, ?, ?)', tokenHash, deviceId, now);
+  }
+
+  deleteTokensOfDevice(deviceId: string): void {
+    this.sql.exec('DELETE FROM access_tokens WHERE device_id = ?', deviceId);
+  }
+
+  /** The device a token hash belongs to, with when that device was last seen. */
+  tokenDevice(tokenHash: string): { device_id: string; last_seen_ts: number | null; last_seen_ip: string | null } | undefined {
+    return this.sql
+      .exec<{ device_id: string; last_seen_ts: number | null; last_seen_ip: string | null }>(
+        `SELECT t.device_id, d.last_seen_ts, d.last_seen_ip FROM access_tokens t JOIN devices d ON d.device_id = t.device_id
+         WHERE t.token_hash = ?`,
+        tokenHash,
+      )
+      .toArray()[0];
+  }
+
+  // ---- user-interactive auth sessions -------------------------------------------------------
+
+  insertUiaSession(sessionId: string, operation: string, now: number): void {
+    this.sql.exec('INSERT INTO uia_sessions (session_id, operation, completed, created_ts) VALUES (?, ?, ?, ?)', sessionId, operation, '[]', now);
+  }
+
+  getUiaSession(sessionId: string): UiaSessionRow | undefined {
+    const row = this.sql
+      .exec<{ operation: string; completed: string; created_ts: number }>(
+        'SELECT operation, completed, created_ts FROM uia_sessions WHERE session_id = ?',
+        sessionId,
+      )
+      .toArray()[0];
+    return row && { operation: row.operation, completed: JSON.parse(row.completed) as string[], created_ts: row.created_ts };
+  }
+
+  setUiaCompleted(sessionId: string, completed: readonly string[]): void {
+    this.sql.exec('UPDATE uia_sessions SET completed = ? WHERE session_id = ?', JSON.stringify(completed), sessionId);
+  }
+
+  deleteUiaSession(sessionId: string): void {
+    this.sql.exec('DELETE FROM uia_sessions WHERE session_id = ?', sessionId);
+  }
+
+  newestUiaSessionTs(): number | null {
+    return this.sql.exec<{ ts: number | null }>('SELECT MAX(created_ts) AS ts FROM uia_sessions').one().ts;
+  }
+
+  deleteUiaSessionsBefore(ts: number): void {
+    this.sql.exec('DELETE FROM uia_sessions WHERE created_ts < ?', ts);
+  }
+}

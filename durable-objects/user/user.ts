@@ -1,0 +1,212 @@
+/**
+ * One Durable Object per local user: the account (password hash, creation, deactivation), its
+ * devices, the SHA-256 hashes of its access tokens, and its user-interactive auth sessions.
+ * Because every operation on one user runs in this one object, registration of a user ID is
+ * race-free without any global table.
+ *
+ * An object that holds no account writes nothing until it must: the auth gate and
+ * `/register/available` may reach objects for user IDs that were never registered, and those
+ * must not leave a database behind.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { HomeserverVars } from '../../workers/shared/config';
+import { verifyPassword } from '../../workers/shared/password';
+import type {
+  AccountStatus, ChangePasswordInput, Device, LoginInput, NewLogin, RegisterInput, UiaSession, UserApi, UserFailure, UserResult,
+} from './api';
+import { UserStore } from './store';
+
+/** `last_seen_*` is written at most this often per device. */
+const LAST_SEEN_INTERVAL_MS = 60_000;
+/** UIA sessions older than this are forgotten. */
+export const UIA_SESSION_TTL_MS = 30 * 60_000;
+const DEVICE_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+const fail = (errcode: UserFailure['errcode'], error: string): UserFailure => ({ ok: false, errcode, error });
+const OK = { ok: true } as const;
+
+function newDeviceId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => DEVICE_ID_ALPHABET[b % 26]).join('');
+}
+
+export class User extends DurableObject<HomeserverVars> implements UserApi {
+  private readonly store: UserStore;
+  private ready: boolean;
+
+  constructor(ctx: DurableObjectState, env: HomeserverVars) {
+    super(ctx, env);
+    this.store = new UserStore(ctx.storage.sql);
+    this.ready = this.store.hasSchema();
+    if (this.ready) ctx.blockConcurrencyWhile(async () => ctx.storage.transactionSync(() => this.store.migrate()));
+  }
+
+  /** Create the schema on the first write. */
+  private writable(): UserStore {
+    if (!this.ready) {
+      this.ctx.storage.transactionSync(() => this.store.migrate());
+      this.ready = true;
+    }
+    return this.store;
+  }
+
+  private activeAccount() {
+    const account = this.ready ? this.store.getAccount() : undefined;
+    return account && account.deactivated_ts === null ? account : undefined;
+  }
+
+  /** Create or reuse the device and store the token hash; the device's older tokens go. */
+  private addLogin(login: NewLogin, now: number): string {
+    const deviceId = login.device_id ?? newDeviceId();
+    this.store.deleteTokensOfDevice(deviceId);
+    this.store.upsertDevice(deviceId, login.display_name ?? null, now);
+    this.store.insertToken(login.token_hash, deviceId, now);
+    return deviceId;
+  }
+
+  // ---- RPC: account -------------------------------------------------------------------------
+
+  async getAccountStatus(): Promise<AccountStatus> {
+    const account = this.ready ? this.store.getAccount() : undefined;
+    if (!account) return 'none';
+    return account.deactivated_ts === null ? 'active' : 'deactivated';
+  }
+
+  async performRegister(input: RegisterInput): Promise<UserResult<{ device_id?: string }>> {
+    const store = this.writable();
+    if (store.getAccount()) return fail('M_USER_IN_USE', 'User ID already taken.');
+    let deviceId: string | undefined;
+    this.ctx.storage.transactionSync(() => {
+      store.insertAccount(input.user_id, input.password_hash, input.now);
+      if (input.login) deviceId = this.addLogin(input.login, input.now);
+    });
+    return deviceId === undefined ? OK : { ok: true, device_id: deviceId };
+  }
+
+  async performLogin(input: LoginInput): Promise<UserResult<{ user_id: string; device_id: string }>> {
+    const denied = fail('M_FORBIDDEN', 'Invalid username or password');
+    const account = this.activeAccount();
+    // Unknown, deactivated and password-less accounts all look like a wrong password.
+    if (!account?.password_hash) return denied;
+    if (!(await verifyPassword(input.password, account.password_hash))) return denied;
+    // The await above let other calls in: the account may have changed meanwhile.
+    const now = this.activeAccount();
+    if (now?.password_hash !== account.password_hash) return denied;
+    let deviceId = '';
+    this.ctx.storage.transactionSync(() => {
+      deviceId = this.addLogin(input, input.now);
+    });
+    return { ok: true, user_id: account.user_id, device_id: deviceId };
+  }
+
+  async performLogout(deviceId: string): Promise<UserResult> {
+    if (this.ready) this.ctx.storage.transactionSync(() => this.store.deleteDevice(deviceId));
+    return OK;
+  }
+
+  async performLogoutAll(): Promise<UserResult> {
+    if (this.ready) this.ctx.storage.transactionSync(() => this.store.deleteDevicesExcept(null));
+    return OK;
+  }
+
+  async authenticate(tokenHash: string, seen: { now: number; ip: string | null }): Promise<UserResult<{ user_id: string; device_id: string }>> {
+    const account = this.activeAccount();
+    const device = account && this.store.tokenDevice(tokenHash);
+    if (!account || !device) return fail('M_UNKNOWN_TOKEN', 'Unknown access token');
+    if (device.last_seen_ts === null || seen.now - device.last_seen_ts >= LAST_SEEN_INTERVAL_MS || (seen.ip !== null && seen.ip !== device.last_seen_ip)) {
+      this.store.touchDevice(device.device_id, seen.now, seen.ip);
+    }
+    return { ok: true, user_id: account.user_id, device_id: device.device_id };
+  }
+
+  async checkPassword(password: string): Promise<boolean> {
+    const account = this.activeAccount();
+    return !!account?.password_hash && (await verifyPassword(password, account.password_hash));
+  }
+
+  async performChangePassword(input: ChangePasswordInput): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    this.ctx.storage.transactionSync(() => {
+      this.store.setPasswordHash(input.password_hash);
+      if (input.logout_devices) this.store.deleteDevicesExcept(input.keep_device_id);
+    });
+    return OK;
+  }
+
+  async performDeactivate(now: number): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    this.ctx.storage.transactionSync(() => {
+      this.store.deleteDevicesExcept(null);
+      this.store.setDeactivated(now);
+    });
+    return OK;
+  }
+
+  // ---- RPC: devices -------------------------------------------------------------------------
+
+  async getDevices(): Promise<Device[]> {
+    return this.activeAccount() ? this.store.listDevices() : [];
+  }
+
+  async getDevice(deviceId: string): Promise<Device | undefined> {
+    return this.activeAccount() ? this.store.getDevice(deviceId) : undefined;
+  }
+
+  async performUpdateDevice(deviceId: string, displayName: string | null): Promise<UserResult> {
+    if (!this.activeAccount() || !this.store.setDeviceDisplayName(deviceId, displayName)) return fail('M_NOT_FOUND', 'Unknown device');
+    return OK;
+  }
+
+  async performDeleteDevice(deviceId: string): Promise<UserResult> {
+    return this.performDeleteDevices([deviceId]);
+  }
+
+  async performDeleteDevices(deviceIds: string[]): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    this.ctx.storage.transactionSync(() => {
+      for (const id of deviceIds) this.store.deleteDevice(id);
+    });
+    return OK;
+  }
+
+  // ---- RPC: user-interactive auth sessions ----------------------------------------------------
+
+  async performUiaBegin(sessionId: string, operation: string, now: number): Promise<void> {
+    const store = this.writable();
+    this.ctx.storage.transactionSync(() => {
+      store.deleteUiaSessionsBefore(now - UIA_SESSION_TTL_MS);
+      store.insertUiaSession(sessionId, operation, now);
+    });
+    // A registration that is never finished must not leave its object's database behind.
+    if (!store.getAccount() && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + UIA_SESSION_TTL_MS);
+  }
+
+  /** Forget an object that holds no account once its last registration session has expired. */
+  override async alarm(): Promise<void> {
+    if (!this.ready || this.store.getAccount()) return;
+    const newest = this.store.newestUiaSessionTs();
+    if (newest !== null && Date.now() - newest < UIA_SESSION_TTL_MS) {
+      await this.ctx.storage.setAlarm(newest + UIA_SESSION_TTL_MS);
+      return;
+    }
+    await this.ctx.storage.deleteAll();
+    this.ready = false;
+  }
+
+  async getUiaSession(sessionId: string, now: number): Promise<UiaSession | undefined> {
+    const session = this.ready ? this.store.getUiaSession(sessionId) : undefined;
+    if (!session || now - session.created_ts > UIA_SESSION_TTL_MS) return undefined;
+    return { operation: session.operation, completed: session.completed };
+  }
+
+  async performUiaComplete(sessionId: string, stage: string): Promise<string[]> {
+    const session = this.ready ? this.store.getUiaSession(sessionId) : undefined;
+    if (!session) return [];
+    const completed = session.completed.includes(stage) ? session.completed : [...session.completed, stage];
+    this.store.setUiaCompleted(sessionId, completed);
+    return completed;
+  }
+
+  async performUiaEnd(sessionId: string): Promise<void> {
+    if (this.ready) this.store.deleteUiaSession(sessionId);
+  }
+}
