@@ -1,0 +1,81 @@
+/**
+ * Received PDUs: the receipt checks (spec: Server-Server API, "Checks performed on receipt of
+ * a PDU") from step 3 on — the caller has checked the format on the raw text and the
+ * signatures. No step awaits, so the whole of it runs inside one transaction.
+ */
+import { isJsonObject, type JsonObject } from '../../core/canonical-json';
+import { computeEventId, contentHash } from '../../core/events/hashes';
+import { parsePdu } from '../../core/events/pdu';
+import { redactEvent } from '../../core/events/redaction';
+import { getRoomVersionRules } from '../../core/room-versions';
+import type { ThirdPartyVerified } from '../../wasm/ops';
+import type { IngestResult } from './api';
+import { withEventId } from './builder';
+import { checkAgainstAuthEvents, checkAgainstState, resolve, stringList } from './checks';
+import type { RoomDag } from './dag';
+import { stateKey } from './state';
+import type { EventStatus } from './store';
+
+export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: ThirdPartyVerified, transaction: <T>(fn: () => T) => T): IngestResult {
+  const isCreate = received.type === 'm.room.create';
+  const rules = dag.rules ?? (isCreate && isJsonObject(received.content) ? getRoomVersionRules(String(received.content.room_version ?? '1')) : undefined);
+  if (!rules) return { status: 'dropped', reason: dag.rules || isCreate ? 'unknown room version' : 'the room has no create event here yet' };
+  let pdu: JsonObject;
+  let eventId: string;
+  try {
+    pdu = parsePdu(received, rules);
+    eventId = computeEventId(pdu, rules);
+  } catch (e) {
+    return { status: 'dropped', reason: `malformed PDU: ${(e as Error).message}` };
+  }
+  if (dag.eventInfo(eventId)) return { event_id: eventId, status: 'duplicate' };
+  if (isCreate && dag.rules) return { event_id: eventId, status: 'rejected', reason: 'the room already has a create event' };
+  if (!isCreate && pdu.room_id !== dag.roomId) return { event_id: eventId, status: 'dropped', reason: 'the PDU is for another room' };
+
+  // Step 3: an event whose content hash does not match is processed, and kept, redacted.
+  if ((pdu.hashes as JsonObject).sha256 !== contentHash(pdu)) pdu = redactEvent(pdu, rules);
+
+  const prevEvents = stringList(pdu.prev_events);
+  if (!isCreate && prevEvents.length === 0) return { event_id: eventId, status: 'dropped', reason: 'only a create event has no prev events' };
+  const missing = [...stringList(pdu.auth_events), ...prevEvents].filter((id) => !dag.eventInfo(id));
+  if (missing.length > 0) return { event_id: eventId, status: 'missing', reason: 'prev or auth events are unknown', missing };
+
+  const view = dag.viewFor(rules);
+  const event = withEventId(pdu, eventId);
+  if (isCreate) {
+    const verdict = checkAgainstAuthEvents(view, event, thirdParty);
+    if (!verdict.allowed) return { event_id: eventId, status: 'rejected', reason: verdict.message };
+    return transaction(() => {
+      // v12 rooms have no room_id on the create event: the room ID is derived from its ID.
+      dag.setRoom(rules, (pdu.room_id as string | undefined) ?? `!${eventId.slice(1)}`, eventId);
+      const after = new Map([[stateKey('m.room.create', ''), eventId]]);
+      const group = dag.groups.save(after, null);
+      dag.insert(eventId, pdu, 'accepted', null, group, []);
+      dag.setSoleExtremity(eventId, [], after, group);
+      return { event_id: eventId, status: 'accepted' as const };
+    });
+  }
+
+  // Step 4: against its own auth events.
+  const byAuthEvents = checkAgainstAuthEvents(view, event, thirdParty);
+  // Step 5: against the state before it (its prev events' states, resolved).
+  const prevStates = dag.prevStates(prevEvents)!;
+  const before = resolve(view, prevStates, thirdParty);
+  const byStateBefore = byAuthEvents.allowed ? checkAgainstState(view, event, before, thirdParty) : byAuthEvents;
+  // Step 6: against the current state; failing only this soft-fails the event.
+  const byCurrent = byStateBefore.allowed ? checkAgainstState(view, event, dag.current.state, thirdParty) : byStateBefore;
+  const status: EventStatus = !byStateBefore.allowed ? 'rejected' : !byCurrent.allowed ? 'soft_failed' : 'accepted';
+  const reason = byCurrent.allowed ? undefined : byCurrent.message;
+
+  return transaction(() => {
+    const firstPrevGroup = dag.eventInfo(prevEvents[0]!)!.group;
+    const beforeGroup = prevStates.length === 1 ? firstPrevGroup : dag.groups.save(before, firstPrevGroup);
+    const isState = typeof pdu.state_key === 'string';
+    // A rejected event's state is the state before it.
+    const after = status !== 'rejected' && isState ? new Map(before).set(stateKey(pdu.type as string, pdu.state_key as string), eventId) : before;
+    const group = after === before ? beforeGroup : dag.groups.save(after, beforeGroup);
+    dag.insert(eventId, pdu, status, reason ?? null, group, prevEvents);
+    if (status === 'accepted') dag.advanceExtremities(eventId, prevEvents, after, group);
+    return { event_id: eventId, status, ...(reason ? { reason } : {}) };
+  });
+}
