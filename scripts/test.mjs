@@ -56,12 +56,18 @@ if (existsSync(report)) {
   record('vitest', 0, 1);
 }
 
-// 3. The vector runner over ../shared/vectors.
-console.log('\n== vectors');
-const vectors = await run(process.execPath, [path.join(root, 'scripts/vectors.mjs')], { capture: true });
-const m = /^(\d+) passed, (\d+) failed$/m.exec(vectors.out);
-if (m) record('vectors', Number(m[1]), Number(m[2]) + (vectors.code !== 0 && m[2] === '0' ? 1 : 0));
-else record('vectors', 0, 1);
+// 3. The vector runner over ../shared/vectors, then over our own vectors (test/vectors/own).
+for (const dir of [path.join(root, '../shared/vectors'), path.join(root, 'test/vectors/own')]) {
+  if (!existsSync(dir)) {
+    record(`vectors ${path.relative(root, dir)}`, 0, 1);
+    continue;
+  }
+  console.log(`\n== vectors ${path.relative(root, dir)}`);
+  const vectors = await run(process.execPath, [path.join(root, 'scripts/vectors.mjs'), '--dir', dir], { capture: true });
+  const m = /^(\d+) passed, (\d+) failed$/m.exec(vectors.out);
+  if (m) record(`vectors ${path.relative(root, dir)}`, Number(m[1]), Number(m[2]) + (vectors.code !== 0 && m[2] === '0' ? 1 : 0));
+  else record(`vectors ${path.relative(root, dir)}`, 0, 1);
+}
 
 // 4. cargo tests of the WASM core, where Debian's (or a rustup wasm) toolchain is installed.
 const haveRust = existsSync('/usr/bin/cargo') || process.env.EDGE_MATRIX_REQUIRE_RUST === '1';

@@ -2,10 +2,11 @@
  * Runner for `matrix-state-resolution-vectors`, through the server's own path (the WASM core's
  * `resolve_state` and `auth_chain`):
  * - every `resolutions` entry: resolve its `state_sets` given every event of the scenario;
- * - `final.expected_state`: for DAG scenarios (with `leaves`), walk the events in order (state
- *   before = the prev event's state, or the resolution of several; state after = before plus
- *   the event when it is a state event) and resolve the leaves' states; for scenarios of
- *   explicit state sets, the result of their resolution;
+ * - `final.expected_state`: for scenarios of explicit state sets (every resolution free-standing
+ *   and no `leaves`), the result of their resolution; otherwise the events form a DAG: walk
+ *   them in order (state before = the prev event's state, or the resolution of several; state
+ *   after = before plus the event when it is a state event) and resolve the states after its
+ *   leaves (`leaves`, or the events no other event lists as a prev event);
  * - `algorithm_vectors.auth_chain_and_conflicted_subgraph.full_auth_chain_cases`.
  * State maps compare order-insensitively. Nothing depends on case ids.
  */
@@ -80,16 +81,21 @@ function runScenario(core: MatrixCore, s: JsonObject, index: number): CaseResult
     const fid = `${id} final state`;
     try {
       let got: StateTriple[];
-      const leaves = Array.isArray(s.leaves) ? s.leaves.map(String) : [];
-      if (leaves.length > 0) {
-        const after = walk(core, rules, events);
-        const states = leaves.map((l) => after.get(l) ?? []);
-        got = states.length === 1 ? states[0]! : resolveState(core, { rules, state_sets: states, events });
-      } else if (lastResult) {
+      const explicit = resolutions.length > 0 && resolutions.every((r) => r.at_event === null || r.at_event === undefined);
+      if (!Array.isArray(s.leaves) && explicit && lastResult) {
+        // Explicit state sets: the scenario's assertion is its resolution's result.
         got = lastResult;
       } else {
+        // A DAG: resolve the states after its leaves (given, or the events nobody lists as prev).
         const after = walk(core, rules, events);
-        got = after.get(String(events.at(-1)?.event_id)) ?? [];
+        const referenced = new Set(events.flatMap((e) => refs(e.prev_events)));
+        const leaves = Array.isArray(s.leaves) ? s.leaves.map(String) : events.map((e) => String(e.event_id)).filter((e) => !referenced.has(e));
+        const states = leaves.map((l) => {
+          const state = after.get(l);
+          if (!state) throw new TypeError(`leaf ${l} is not an event of the scenario`);
+          return state;
+        });
+        got = states.length === 1 ? states[0]! : resolveState(core, { rules, state_sets: states, events });
       }
       out.push(compare(fid, got, triples(final.expected_state, 'final.expected_state')));
     } catch (e) {
