@@ -133,16 +133,20 @@ export class Room extends DurableObject<HomeserverVars> implements RoomApi {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queue.length > 0) {
+      for (;;) {
+        if (this.queue.length === 0) {
+          // After a batch, give requests that arrived meanwhile one turn of the event loop to be
+          // delivered (WebCrypto resolves without letting them in), so they form the next batch
+          // and share its signing and transaction. Callers already answered wait for nothing.
+          await new Promise((r) => setTimeout(r, 0));
+          if (this.queue.length === 0) break;
+        }
         const next = this.queue[0]!;
         if (next.kind === 'ingest') {
           this.queue.shift();
           next.done(this.receive(next.pdu, next.thirdParty));
           continue;
         }
-        // Give concurrent callers' requests one turn of the event loop to arrive, so they share
-        // this batch's signing and transaction (WebCrypto resolves without letting them in).
-        await new Promise((r) => setTimeout(r, 0));
         let n = 0;
         while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest') n++;
         await this.runLocalBatch(this.queue.splice(0, n) as LocalJob[]);
