@@ -34,4 +34,32 @@ describe('parseHomeserverConfig', () => {
     expect(config.federationServer).toBe('example.org:8448');
     expect(config.keyValidityMs).toBe(86_400_000);
   });
+
+  it('parses registration: closed by default, open, or token with its tokens', () => {
+    const base = { SERVER_NAME: 'a.b', SIGNING_KEY: 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0' };
+    expect(parseHomeserverConfig(base).registration).toEqual({ mode: 'closed' });
+    expect(parseHomeserverConfig({ ...base, REGISTRATION: 'open' }).registration).toEqual({ mode: 'open' });
+    expect(parseHomeserverConfig({ ...base, REGISTRATION: 'token', REGISTRATION_TOKENS: 'a1, b.2~' }).registration).toEqual({
+      mode: 'token',
+      tokens: ['a1', 'b.2~'],
+    });
+  });
+
+  it('reports every registration problem, never echoing a token', () => {
+    let error: unknown;
+    try {
+      parseHomeserverConfig({ REGISTRATION: 'token', REGISTRATION_TOKENS: 'ok, not ok!' });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/REGISTRATION_TOKENS entry 2/);
+    expect(problems).not.toContain('not ok!');
+    expect(() => parseHomeserverConfig({ SERVER_NAME: 'a.b', SIGNING_KEY: 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0', REGISTRATION: 'token' })).toThrow(
+      /REGISTRATION=token needs REGISTRATION_TOKENS/,
+    );
+    expect(() => parseHomeserverConfig({ SERVER_NAME: 'a.b', SIGNING_KEY: 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0', REGISTRATION: 'yes' })).toThrow(
+      /REGISTRATION must be/,
+    );
+  });
 });
