@@ -9,9 +9,11 @@ import { roomApi, type SendResult } from '../durable-objects/room/api';
 import { newRoomId } from '../durable-objects/room/builder';
 
 export { Room } from '../durable-objects/room/room';
+export { User } from '../durable-objects/user/user';
 
 interface Env {
   ROOM: DurableObjectNamespace;
+  USER: DurableObjectNamespace;
 }
 
 const SERVER = 'bench.test';

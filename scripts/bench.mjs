@@ -48,7 +48,7 @@ async function roomBenchmarks() {
   const roomMf = new Miniflare({
     modules: await bundleWorker(path.join(ROOT, 'bench/room-worker.ts')),
     compatibilityDate: '2026-04-26',
-    durableObjects: { ROOM: { className: 'Room', useSQLite: true } },
+    durableObjects: { ROOM: { className: 'Room', useSQLite: true }, USER: { className: 'User', useSQLite: true } },
     bindings: { SERVER_NAME: 'bench.test', SIGNING_KEY: SPEC_TEST_KEY },
   });
   try {

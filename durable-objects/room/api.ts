@@ -54,6 +54,45 @@ export interface RoomInfo {
   forward_extremities: string[];
 }
 
+/** What the Room object applies of a client's `RoomEventFilter` (spec: "Filtering"). */
+export interface TimelineFilter {
+  types?: string[];
+  not_types?: string[];
+  senders?: string[];
+  not_senders?: string[];
+}
+
+/**
+ * A page of the timeline. Positions sit between events: position `n` has the events with stream
+ * ordering ≤ n before it. Backwards (`b`) returns events before `from`, newest first; forwards
+ * (`f`) those after it, oldest first; `to` bounds the walk the same way.
+ */
+export interface TimelineQuery {
+  /** Defaults to the newest position going backwards, to 0 going forwards. */
+  from?: number;
+  to?: number;
+  dir: 'b' | 'f';
+  limit: number;
+  filter?: TimelineFilter;
+}
+
+export interface TimelinePage {
+  /** Accepted events only (never soft-failed, rejected or outliers). */
+  events: EventRecord[];
+  start: number;
+  /** Where the next page starts; absent when nothing is left in that direction. */
+  end?: number;
+}
+
+/** A user's membership in the current state, with what a reader check needs besides. */
+export interface MembershipInfo {
+  room_id: string;
+  /** `content.membership` of the user's current member event; null without one. */
+  membership: string | null;
+  /** `m.room.history_visibility` (spec default when absent: `shared`). */
+  history_visibility: string;
+}
+
 export interface RoomApi {
   performCreate(input: CreateRoomInput): Promise<SendResult>;
   performSend(input: SendInput): Promise<SendResult>;
@@ -64,6 +103,13 @@ export interface RoomApi {
   getCurrentState(): Promise<StateTriple[]>;
   getStateAfter(eventId: string): Promise<StateTriple[] | undefined>;
   getStateBefore(eventId: string): Promise<StateTriple[] | undefined>;
+  /** The current state event at `(type, stateKey)`. */
+  getStateEvent(type: string, stateKey: string): Promise<EventRecord | undefined>;
+  /** The current state's events, all or those of one type. */
+  getCurrentStateEvents(type?: string): Promise<EventRecord[]>;
+  /** The user's current membership and the history visibility; undefined if the room is unknown. */
+  queryMembership(userId: string): Promise<MembershipInfo | undefined>;
+  getTimeline(query: TimelineQuery): Promise<TimelinePage>;
 }
 
 /**

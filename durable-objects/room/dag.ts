@@ -48,16 +48,23 @@ export class RoomDag {
   readonly planned = new Map<string, PlannedEvent>();
   private readonly cache = new Map<string, EventInfo>();
 
+  /** Local users whose membership is `join` in `localMembersOf`'s state. */
+  private localJoined: string[] = [];
+  private localMembersOf: StateMap | undefined;
+
   constructor(
     readonly store: RoomStore,
     readonly groups: StateGroups,
     readonly core: MatrixCore,
+    /** This homeserver's name: which members are local users. */
+    readonly serverName: string,
   ) {}
 
   /** (Re)load metadata and current state from storage, e.g. after a rolled-back write. */
   load(): void {
     this.groups.clear();
     this.cache.clear();
+    this.localMembersOf = undefined;
     const version = this.store.getMeta('room_version');
     this.rules = version ? getRoomVersionRules(version) : undefined;
     this.roomId = this.store.getMeta('room_id');
@@ -151,6 +158,42 @@ export class RoomDag {
     if (target.redacted_by || !mayRedact(this.view, redaction, withEventId(target.pdu, targetId))) return;
     this.store.replaceEventJson(targetId, redactEvent(target.pdu, this.rules!), redaction.event_id as string);
     this.cache.delete(targetId);
+  }
+
+  /**
+   * Queue notifications for the local users an accepted event concerns (inside the write
+   * transaction, after the current state moved): every local member joined in the current
+   * state, and the local target of a member event with its new membership.
+   */
+  queueNotifications(pdu: JsonObject, streamOrdering: number): void {
+    for (const userId of this.localJoinedMembers()) this.store.queueUserNotification(userId, streamOrdering, null);
+    const target = pdu.type === 'm.room.member' && typeof pdu.state_key === 'string' ? pdu.state_key : undefined;
+    if (target && this.isLocal(target)) {
+      const content = pdu.content as JsonObject;
+      this.store.queueUserNotification(target, streamOrdering, typeof content.membership === 'string' ? content.membership : null);
+    }
+  }
+
+  private isLocal(userId: string): boolean {
+    return userId.slice(userId.indexOf(':') + 1) === this.serverName;
+  }
+
+  /** Local joined members of the current state, recomputed only when that state changes. */
+  private localJoinedMembers(): string[] {
+    if (this.localMembersOf !== this.current.state) {
+      const joined: string[] = [];
+      for (const [key, eventId] of this.current.state) {
+        // Keys are JSON ["m.room.member", userId]; test cheaply before parsing.
+        if (!key.startsWith('["m.room.member",')) continue;
+        const userId = (JSON.parse(key) as [string, string])[1];
+        if (!this.isLocal(userId)) continue;
+        const content = this.event(eventId)?.content as JsonObject | undefined;
+        if (content?.membership === 'join') joined.push(userId);
+      }
+      this.localJoined = joined;
+      this.localMembersOf = this.current.state;
+    }
+    return this.localJoined;
   }
 
   eventInfo(eventId: string): EventInfo | undefined {

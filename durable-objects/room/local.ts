@@ -110,5 +110,6 @@ export function writeLocal(dag: RoomDag, p: Planned): number {
     dag.store.insertTransaction(sender, txn.device_id, txn.txn_id, p.event_id);
   }
   dag.setSoleExtremity(p.event_id, p.prev_events, p.after, group);
+  dag.queueNotifications(p.pdu, ordering);
   return ordering;
 }

@@ -50,8 +50,9 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
       dag.setRoom(rules, (pdu.room_id as string | undefined) ?? `!${eventId.slice(1)}`, eventId);
       const after = new Map([[stateKey('m.room.create', ''), eventId]]);
       const group = dag.groups.save(after, null);
-      dag.insert(eventId, pdu, 'accepted', null, group, []);
+      const ordering = dag.insert(eventId, pdu, 'accepted', null, group, []);
       dag.setSoleExtremity(eventId, [], after, group);
+      dag.queueNotifications(pdu, ordering);
       return { event_id: eventId, status: 'accepted' as const };
     });
   }
@@ -74,8 +75,12 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
     // A rejected event's state is the state before it.
     const after = status !== 'rejected' && isState ? new Map(before).set(stateKey(pdu.type as string, pdu.state_key as string), eventId) : before;
     const group = after === before ? beforeGroup : dag.groups.save(after, beforeGroup);
-    dag.insert(eventId, pdu, status, reason ?? null, group, prevEvents);
-    if (status === 'accepted') dag.advanceExtremities(eventId, prevEvents, after, group);
+    const ordering = dag.insert(eventId, pdu, status, reason ?? null, group, prevEvents);
+    if (status === 'accepted') {
+      dag.advanceExtremities(eventId, prevEvents, after, group);
+      // Soft-failed and rejected events are never shown to clients, so nobody hears of them.
+      dag.queueNotifications(pdu, ordering);
+    }
     return { event_id: eventId, status, ...(reason ? { reason } : {}) };
   });
 }

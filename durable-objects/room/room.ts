@@ -10,41 +10,50 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { thirdPartySigned } from '../../core/auth/third-party-invite';
-import { setOwn, type JsonObject } from '../../core/canonical-json';
+import { isJsonObject, setOwn, type JsonObject } from '../../core/canonical-json';
 import { webCryptoEd25519 } from '../../core/crypto/ed25519-webcrypto';
 import { signJson } from '../../core/crypto/signing';
 import { computeEventId } from '../../core/events/hashes';
 import { redactEvent } from '../../core/events/redaction';
 import { matrixCore } from '../../wasm/module';
 import type { StateTriple, ThirdPartyVerified } from '../../wasm/ops';
-import { homeserverConfig, type HomeserverConfig, type HomeserverVars } from '../../workers/shared/config';
-import type { CreateRoomInput, EventRecord, IngestResult, RoomApi, RoomInfo, SendInput, SendResult } from './api';
+import type { HomeserverBindings } from '../../workers/homeserver/env';
+import { homeserverConfig, type HomeserverConfig } from '../../workers/shared/config';
+import { userApi } from '../user/api';
+import type {
+  CreateRoomInput, EventRecord, IngestResult, MembershipInfo, RoomApi, RoomInfo, SendInput, SendResult, TimelinePage, TimelineQuery,
+} from './api';
 import { resolve, stringList } from './checks';
 import { RoomDag } from './dag';
 import { fail, planLocal, writeLocal, type LocalRequest, type Planned } from './local';
 import { receivePdu } from './receive';
-import { StateGroups, toTriples } from './state';
+import { StateGroups, stateKey as stateKeyOf, toTriples } from './state';
 import { RoomStore, type StoredEvent } from './store';
 import { thirdPartyVerdicts } from './third-party';
+import { matchesFilter } from './timeline';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
+/** Notifications delivered per outbox round, and the retry delay after a failed delivery. */
+const OUTBOX_BATCH = 50;
+const OUTBOX_RETRY_MS = 1_000;
 
 type LocalJob = LocalRequest & { done: (r: SendResult) => void };
 type Job = LocalJob | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void };
 
-export class Room extends DurableObject<HomeserverVars> implements RoomApi {
+export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private readonly store: RoomStore;
   private readonly dag: RoomDag;
   private readonly config: HomeserverConfig;
   private readonly queue: Job[] = [];
   private pumping = false;
+  private draining = false;
 
-  constructor(ctx: DurableObjectState, env: HomeserverVars) {
+  constructor(ctx: DurableObjectState, env: HomeserverBindings) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql);
-    this.dag = new RoomDag(this.store, new StateGroups(this.store), matrixCore());
     this.config = homeserverConfig(env);
+    this.dag = new RoomDag(this.store, new StateGroups(this.store), matrixCore(), this.config.serverName);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
@@ -123,6 +132,73 @@ export class Room extends DurableObject<HomeserverVars> implements RoomApi {
     return states && toTriples(resolve(this.dag.view, states));
   }
 
+  async getStateEvent(type: string, stateKey: string): Promise<EventRecord | undefined> {
+    const id = this.dag.current.state.get(stateKeyOf(type, stateKey));
+    const e = id === undefined ? undefined : this.store.getEvent(id);
+    return e && record(e);
+  }
+
+  async getCurrentStateEvents(type?: string): Promise<EventRecord[]> {
+    const ids = toTriples(this.dag.current.state)
+      .filter(([t]) => type === undefined || t === type)
+      .map(([, , id]) => id);
+    const events = this.store.getEvents(ids);
+    return ids.flatMap((id) => {
+      const e = events.get(id);
+      return e ? [record(e)] : [];
+    });
+  }
+
+  async queryMembership(userId: string): Promise<MembershipInfo | undefined> {
+    if (!this.dag.roomId) return undefined;
+    const contentOf = (type: string, key: string) => {
+      const id = this.dag.current.state.get(stateKeyOf(type, key));
+      const content = id === undefined ? undefined : this.dag.event(id)?.content;
+      return isJsonObject(content) ? content : {};
+    };
+    const membership = contentOf('m.room.member', userId).membership;
+    const visibility = contentOf('m.room.history_visibility', '').history_visibility;
+    return {
+      room_id: this.dag.roomId,
+      membership: typeof membership === 'string' ? membership : null,
+      history_visibility: typeof visibility === 'string' ? visibility : 'shared',
+    };
+  }
+
+  /** A page of accepted events in stream order under a filter (see `TimelineQuery`). */
+  async getTimeline(query: TimelineQuery): Promise<TimelinePage> {
+    // Rows one read looks at, at most: a narrow filter over a long room pages on from `end`.
+    const MAX_TIMELINE_SCAN = 5000;
+    const back = query.dir === 'b';
+    const start = query.from ?? (back ? this.store.maxStreamOrdering() : 0);
+    const limit = Math.min(Math.max(query.limit, 0), 1000);
+    // Unfiltered, one row beyond the limit tells whether more follow; a filter may skip many.
+    const batch = query.filter ? Math.max(limit + 1, 200) : limit + 1;
+    const events: EventRecord[] = [];
+    let pos = start;
+    let scanned = 0;
+    let exhausted = false;
+    while (events.length < limit && scanned < MAX_TIMELINE_SCAN) {
+      const rows = back
+        ? this.store.acceptedEventsDescending(pos, query.to ?? 0, batch)
+        : this.store.acceptedEventsAscending(pos, query.to ?? Number.MAX_SAFE_INTEGER, batch);
+      let used = 0;
+      for (const e of rows) {
+        used++;
+        scanned++;
+        pos = back ? e.stream_ordering - 1 : e.stream_ordering;
+        if (matchesFilter(query.filter, e.type, e.sender)) events.push(record(e));
+        if (events.length === limit) break;
+      }
+      if (rows.length < batch && used === rows.length) {
+        exhausted = true;
+        break;
+      }
+    }
+    if (limit === 0) exhausted = false;
+    return exhausted ? { events, start } : { events, start, end: pos };
+  }
+
   // ---- the write queue ----------------------------------------------------------------------
 
   private enqueue(job: Job): void {
@@ -145,15 +221,60 @@ export class Room extends DurableObject<HomeserverVars> implements RoomApi {
         if (next.kind === 'ingest') {
           this.queue.shift();
           next.done(this.receive(next.pdu, next.thirdParty));
+          void this.drainOutbox();
           continue;
         }
         let n = 0;
         while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest') n++;
         await this.runLocalBatch(this.queue.splice(0, n) as LocalJob[]);
+        void this.drainOutbox();
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  // ---- the outbox: telling local users' objects about new events ----------------------------
+
+  /**
+   * Deliver due notifications (written with the events) to the users' objects, oldest first.
+   * Delivery is idempotent on the user's side; a row is removed only once delivered, and a
+   * failure schedules a retry through the alarm, so a crash or an unreachable object delays a
+   * notification but never loses it.
+   */
+  private async drainOutbox(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const due = this.store.dueUserNotifications(OUTBOX_BATCH);
+        if (due.length === 0) return;
+        const roomId = this.dag.roomId!;
+        const results = await Promise.allSettled(
+          due.map((n) =>
+            userApi(this.env.USER, n.user_id).notifyRoom({
+              room_id: roomId,
+              stream_ordering: n.stream_ordering,
+              ...(n.membership ? { membership: n.membership } : {}),
+            }),
+          ),
+        );
+        due.forEach((n, i) => {
+          if (results[i]!.status === 'fulfilled') this.store.deliveredUserNotification(n.user_id, n.stream_ordering);
+        });
+        if (results.some((r) => r.status === 'rejected')) {
+          console.error('room: some user notifications failed; retrying by alarm');
+          await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+          return;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    await this.drainOutbox();
   }
 
   private receive(pdu: JsonObject, thirdParty: ThirdPartyVerified): IngestResult {

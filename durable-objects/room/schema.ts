@@ -49,4 +49,14 @@ export const MIGRATIONS: readonly string[] = [
   -- Redactions whose target has not arrived yet, applied when it does.
   CREATE TABLE pending_redactions (target_event_id TEXT NOT NULL, redaction_event_id TEXT NOT NULL, PRIMARY KEY (target_event_id, redaction_event_id));
   `,
+  `
+  -- Local users to tell about new events, written in the same transaction as the events and
+  -- drained afterwards (so a crash can neither lose a notification nor hide that one is due).
+  -- One row per user: later events raise stream_ordering; membership is their latest one.
+  CREATE TABLE outbox_users (
+    user_id TEXT PRIMARY KEY,
+    stream_ordering INTEGER NOT NULL,
+    membership TEXT
+  );
+  `,
 ];

@@ -255,4 +255,56 @@ export class RoomStore {
     if (ids.length > 0) this.sql.exec('DELETE FROM pending_redactions WHERE target_event_id = ?', targetEventId);
     return ids;
   }
+
+  // ---- outbox of local-user notifications ---------------------------------------------------
+
+  /** Due: tell `userId` about events up to `streamOrdering` (and its membership, if given). */
+  queueUserNotification(userId: string, streamOrdering: number, membership: string | null): void {
+    this.sql.exec(
+      `INSERT INTO outbox_users (user_id, stream_ordering, membership) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET stream_ordering = MAX(stream_ordering, excluded.stream_ordering),
+         membership = COALESCE(excluded.membership, membership)`,
+      userId, streamOrdering, membership,
+    );
+  }
+
+  dueUserNotifications(limit: number): { user_id: string; stream_ordering: number; membership: string | null }[] {
+    return this.sql
+      .exec<{ user_id: string; stream_ordering: number; membership: string | null }>(
+        'SELECT user_id, stream_ordering, membership FROM outbox_users ORDER BY stream_ordering LIMIT ?',
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Remove a delivered notification unless a newer one replaced it meanwhile. */
+  deliveredUserNotification(userId: string, streamOrdering: number): void {
+    this.sql.exec('DELETE FROM outbox_users WHERE user_id = ? AND stream_ordering = ?', userId, streamOrdering);
+  }
+
+  // ---- timeline reads (accepted events only) ------------------------------------------------
+
+  /** Accepted events with `downTo < stream_ordering <= atOrBelow`, newest first. */
+  acceptedEventsDescending(atOrBelow: number, downTo: number, limit: number): StoredEvent[] {
+    return this.sql
+      .exec<EventRow>(
+        `SELECT * FROM events WHERE stream_ordering <= ? AND stream_ordering > ? AND status = 'accepted'
+         ORDER BY stream_ordering DESC LIMIT ?`,
+        atOrBelow, downTo, limit,
+      )
+      .toArray()
+      .map(toStoredEvent);
+  }
+
+  /** Accepted events with `after < stream_ordering <= upTo`, oldest first. */
+  acceptedEventsAscending(after: number, upTo: number, limit: number): StoredEvent[] {
+    return this.sql
+      .exec<EventRow>(
+        `SELECT * FROM events WHERE stream_ordering > ? AND stream_ordering <= ? AND status = 'accepted'
+         ORDER BY stream_ordering LIMIT ?`,
+        after, upTo, limit,
+      )
+      .toArray()
+      .map(toStoredEvent);
+  }
 }

@@ -56,6 +56,15 @@ export interface UiaSession {
   completed: string[];
 }
 
+/** A room telling a local user that it has new events (and, for their own member event, the new membership). */
+export interface RoomNotification {
+  room_id: string;
+  /** The room's stream ordering the notification covers (the newest event written). */
+  stream_ordering: number;
+  /** The user's membership after that event, when it changed or is known. */
+  membership?: string;
+}
+
 export interface UserApi {
   getAccountStatus(): Promise<AccountStatus>;
   performRegister(input: RegisterInput): Promise<UserResult<{ device_id?: string }>>;
@@ -81,6 +90,37 @@ export interface UserApi {
   getUiaSession(sessionId: string, now: number): Promise<UiaSession | undefined>;
   performUiaComplete(sessionId: string, stage: string): Promise<string[]>;
   performUiaEnd(sessionId: string): Promise<void>;
+
+  /**
+   * Record activity in a room (called by Room objects, through their outbox, after commit).
+   * Idempotent: a notification at or below the room's last reported position with the same
+   * membership changes nothing, so the outbox may deliver twice.
+   */
+  notifyRoom(notification: RoomNotification): Promise<void>;
+  /** Room IDs where the user's membership is `join`. */
+  getJoinedRooms(): Promise<string[]>;
+  /** The user's room stream position. */
+  getRoomStreamPosition(): Promise<number>;
+  /**
+   * Resolve with the room stream position once it is beyond `since`, or after `timeoutMs`
+   * (spec: /sync `timeout`), whichever is first. No polling: notifications wake waiters.
+   */
+  waitForRoomActivity(since: number, timeoutMs: number): Promise<number>;
+  /**
+   * The rooms a /sync covers between the user's stream positions `since` and `upTo`: each with
+   * the user's membership and the room positions seen at `since` (`from`) and at `upTo` (`to`);
+   * all rooms with a membership when `since` is 0 (initial sync), else only changed ones.
+   */
+  getSyncRooms(since: number, upTo: number): Promise<SyncRoom[]>;
+}
+
+export interface SyncRoom {
+  room_id: string;
+  membership: string;
+  /** Room stream ordering already delivered at `since` (exclusive start of the timeline). */
+  from: number;
+  /** Room stream ordering reported at `upTo` (inclusive end of the timeline). */
+  to: number;
 }
 
 /** The user `userId`'s object, typed by `UserApi` (the interface is the contract, as for rooms). */

@@ -38,4 +38,18 @@ export const MIGRATIONS: readonly string[] = [
     created_ts INTEGER NOT NULL
   );
   `,
+  `
+  -- The rooms this user is in, and their latest membership as the rooms reported it.
+  CREATE TABLE room_memberships (room_id TEXT PRIMARY KEY, membership TEXT NOT NULL, stream_ordering INTEGER NOT NULL);
+
+  -- This user's view of room activity: one row per notification from a room, in arrival order.
+  -- pos is the user's own stream position (the basis of sync tokens); room_stream_ordering is
+  -- the room's position the notification covers.
+  CREATE TABLE room_stream (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id TEXT NOT NULL,
+    room_stream_ordering INTEGER NOT NULL
+  );
+  CREATE INDEX room_stream_by_room ON room_stream(room_id, pos);
+  `,
 ];

@@ -164,4 +164,69 @@ export class UserStore {
   deleteUiaSessionsBefore(ts: number): void {
     this.sql.exec('DELETE FROM uia_sessions WHERE created_ts < ?', ts);
   }
+
+  // ---- room activity ------------------------------------------------------------------------
+
+  /** The room's latest reported position and membership, if it ever reported. */
+  getRoomMembership(roomId: string): { membership: string; stream_ordering: number } | undefined {
+    return this.sql
+      .exec<{ membership: string; stream_ordering: number }>('SELECT membership, stream_ordering FROM room_memberships WHERE room_id = ?', roomId)
+      .toArray()[0];
+  }
+
+  setRoomMembership(roomId: string, membership: string, streamOrdering: number): void {
+    this.sql.exec(
+      `INSERT INTO room_memberships (room_id, membership, stream_ordering) VALUES (?, ?, ?)
+       ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership, stream_ordering = excluded.stream_ordering`,
+      roomId, membership, streamOrdering,
+    );
+  }
+
+  /** Append a notification to the user's room stream; returns its position. */
+  appendRoomStream(roomId: string, roomStreamOrdering: number): number {
+    return this.sql
+      .exec<{ pos: number }>('INSERT INTO room_stream (room_id, room_stream_ordering) VALUES (?, ?) RETURNING pos', roomId, roomStreamOrdering)
+      .one().pos;
+  }
+
+  roomStreamPosition(): number {
+    return this.sql.exec<{ m: number | null }>('SELECT MAX(pos) AS m FROM room_stream').one().m ?? 0;
+  }
+
+  /** Per room changed after `since`: the newest room position reported. */
+  roomChangesSince(since: number): { room_id: string; room_stream_ordering: number }[] {
+    return this.sql
+      .exec<{ room_id: string; room_stream_ordering: number }>(
+        'SELECT room_id, MAX(room_stream_ordering) AS room_stream_ordering FROM room_stream WHERE pos > ? GROUP BY room_id',
+        since,
+      )
+      .toArray();
+  }
+
+  roomsWithMembership(membership: string): string[] {
+    return this.sql
+      .exec<{ room_id: string }>('SELECT room_id FROM room_memberships WHERE membership = ? ORDER BY room_id', membership)
+      .toArray()
+      .map((r) => r.room_id);
+  }
+
+  /**
+   * For /sync: every room with a membership, with the room position the user had seen at
+   * `since` (0 if none) and the newest one reported up to `upTo`; only rooms that changed in
+   * (since, upTo] unless `all`.
+   */
+  syncRooms(since: number, upTo: number, all: boolean): { room_id: string; membership: string; from: number; to: number }[] {
+    return this.sql
+      .exec<{ room_id: string; membership: string; from_ordering: number | null; to_ordering: number | null }>(
+        `SELECT m.room_id AS room_id, m.membership AS membership,
+           (SELECT MAX(room_stream_ordering) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS from_ordering,
+           (SELECT MAX(room_stream_ordering) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS to_ordering
+         FROM room_memberships m
+         WHERE ? OR EXISTS (SELECT 1 FROM room_stream s WHERE s.room_id = m.room_id AND s.pos > ? AND s.pos <= ?)
+         ORDER BY m.room_id`,
+        since, upTo, all ? 1 : 0, since, upTo,
+      )
+      .toArray()
+      .map((r) => ({ room_id: r.room_id, membership: r.membership, from: r.from_ordering ?? 0, to: r.to_ordering ?? 0 }));
+  }
 }

@@ -12,12 +12,14 @@ import { DurableObject } from 'cloudflare:workers';
 import type { HomeserverVars } from '../../workers/shared/config';
 import { verifyPassword } from '../../workers/shared/password';
 import type {
-  AccountStatus, ChangePasswordInput, Device, LoginInput, NewLogin, RegisterInput, UiaSession, UserApi, UserFailure, UserResult,
+  AccountStatus, ChangePasswordInput, Device, LoginInput, NewLogin, RegisterInput, RoomNotification, SyncRoom, UiaSession, UserApi, UserFailure, UserResult,
 } from './api';
 import { UserStore } from './store';
 
 /** `last_seen_*` is written at most this often per device. */
 const LAST_SEEN_INTERVAL_MS = 60_000;
+/** The longest a /sync long-poll may wait (clients usually ask for 30 s). */
+const MAX_WAIT_MS = 60_000;
 /** UIA sessions older than this are forgotten. */
 export const UIA_SESSION_TTL_MS = 30 * 60_000;
 const DEVICE_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -32,6 +34,8 @@ function newDeviceId(): string {
 export class User extends DurableObject<HomeserverVars> implements UserApi {
   private readonly store: UserStore;
   private ready: boolean;
+  /** Long-polls waiting for room activity; woken by `notifyRoom`. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: HomeserverVars) {
     super(ctx, env);
@@ -208,5 +212,51 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
 
   async performUiaEnd(sessionId: string): Promise<void> {
     if (this.ready) this.store.deleteUiaSession(sessionId);
+  }
+
+  // ---- RPC: room activity -------------------------------------------------------------------
+
+  async notifyRoom(n: RoomNotification): Promise<void> {
+    // Rooms tell every local user they know of; an ID with no account keeps no database.
+    if (!this.activeAccount()) return;
+    const store = this.store;
+    const known = store.getRoomMembership(n.room_id);
+    const membership = n.membership ?? known?.membership;
+    if (known && n.stream_ordering <= known.stream_ordering && membership === known.membership) return;
+    if (!membership) return;
+    this.ctx.storage.transactionSync(() => {
+      store.setRoomMembership(n.room_id, membership, Math.max(n.stream_ordering, known?.stream_ordering ?? 0));
+      store.appendRoomStream(n.room_id, n.stream_ordering);
+    });
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  async getJoinedRooms(): Promise<string[]> {
+    return this.ready ? this.store.roomsWithMembership('join') : [];
+  }
+
+  async getRoomStreamPosition(): Promise<number> {
+    return this.ready ? this.store.roomStreamPosition() : 0;
+  }
+
+  async waitForRoomActivity(since: number, timeoutMs: number): Promise<number> {
+    const position = () => (this.ready ? this.store.roomStreamPosition() : 0);
+    if (position() > since || timeoutMs <= 0) return position();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve(position());
+      };
+      const wake = () => {
+        if (position() > since) done();
+      };
+      const timer = setTimeout(done, Math.min(timeoutMs, MAX_WAIT_MS));
+      this.waiters.add(wake);
+    });
+  }
+
+  async getSyncRooms(since: number, upTo: number): Promise<SyncRoom[]> {
+    return this.ready ? this.store.syncRooms(since, upTo, since === 0) : [];
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * Room creation and membership (spec v1.16, Client-Server API "Rooms" and "Room membership"):
+ * `POST /_matrix/client/v3/createRoom`, `POST /_matrix/client/v3/rooms/{roomId}/join`,
+ * `POST /_matrix/client/v3/join/{roomIdOrAlias}`, and `POST /_matrix/client/v3/rooms/{roomId}/`
+ * `leave`, `invite`, `kick`, `ban`, `unban`.
+ * https://spec.matrix.org/v1.16/client-server-api/#room-membership
+ *
+ * Each membership call is one `m.room.member` event; the room's auth rules decide, and a
+ * refusal comes back as `403 M_FORBIDDEN` with their reason. Joins reach only rooms this server
+ * has (joining over federation and room aliases are later increments). Member events do not
+ * carry the user's profile yet.
+ */
+import { Hono } from 'hono';
+import type { JsonObject } from '../../../core/canonical-json';
+import { isValidUserId } from '../../../core/ids';
+import type { RoomApi } from '../../../durable-objects/room/api';
+import { requireAccessToken } from '../../shared/auth';
+import { optionalString, readJsonBody, requiredString } from '../../shared/body';
+import { MatrixError } from '../../shared/errors';
+import type { HomeserverEnv } from '../env';
+import { performCreateRoom, planCreateRoom } from './create-room';
+import { roomOf, sendEvent } from './room-access';
+
+/** One member event about `target`, with the request's `reason` when given. */
+async function setMembership(room: RoomApi, sender: string, target: string, membership: string, body: JsonObject): Promise<void> {
+  const reason = optionalString(body, 'reason');
+  const content: JsonObject = reason === undefined ? { membership } : { membership, reason };
+  await sendEvent(room, { type: 'm.room.member', sender, state_key: target, content });
+}
+
+/** The body's `user_id`, checked. */
+function targetOf(body: JsonObject): string {
+  const userId = requiredString(body, 'user_id');
+  if (!isValidUserId(userId)) throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid user ID: ${userId}`);
+  return userId;
+}
+
+export const rooms = new Hono<HomeserverEnv>()
+  .post('/v3/createRoom', requireAccessToken(), async (c) => {
+    const { serverName } = c.var.config;
+    const plan = planCreateRoom(await readJsonBody(c), c.var.auth.userId, serverName);
+    return c.json({ room_id: await performCreateRoom(c.env.ROOM, plan, serverName) });
+  })
+
+  .post('/v3/rooms/:roomId/join', requireAccessToken(), async (c) => {
+    const roomId = c.req.param('roomId');
+    const { userId } = c.var.auth;
+    await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'join', await readJsonBody(c));
+    return c.json({ room_id: roomId });
+  })
+
+  .post('/v3/join/:roomIdOrAlias', requireAccessToken(), async (c) => {
+    const target = c.req.param('roomIdOrAlias');
+    if (target.startsWith('#')) throw new MatrixError(404, 'M_NOT_FOUND', 'Room aliases are not supported yet.');
+    const { userId } = c.var.auth;
+    await setMembership(roomOf(c.env.ROOM, target), userId, userId, 'join', await readJsonBody(c));
+    return c.json({ room_id: target });
+  })
+
+  .post('/v3/rooms/:roomId/leave', requireAccessToken(), async (c) => {
+    const { userId } = c.var.auth;
+    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), userId, userId, 'leave', await readJsonBody(c));
+    return c.json({});
+  })
+
+  .post('/v3/rooms/:roomId/invite', requireAccessToken(), async (c) => {
+    const body = await readJsonBody(c);
+    const target = targetOf(body);
+    // A remote invitee must countersign over federation (spec: Server-Server "Inviting to a room").
+    if (!target.endsWith(`:${c.var.config.serverName}`)) {
+      throw new MatrixError(403, 'M_FORBIDDEN', 'Inviting users of other servers is not supported yet.');
+    }
+    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), c.var.auth.userId, target, 'invite', body);
+    return c.json({});
+  })
+
+  .post('/v3/rooms/:roomId/kick', requireAccessToken(), async (c) => {
+    const body = await readJsonBody(c);
+    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), c.var.auth.userId, targetOf(body), 'leave', body);
+    return c.json({});
+  })
+
+  .post('/v3/rooms/:roomId/ban', requireAccessToken(), async (c) => {
+    const body = await readJsonBody(c);
+    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), c.var.auth.userId, targetOf(body), 'ban', body);
+    return c.json({});
+  })
+
+  .post('/v3/rooms/:roomId/unban', requireAccessToken(), async (c) => {
+    const body = await readJsonBody(c);
+    const target = targetOf(body);
+    const room = roomOf(c.env.ROOM, c.req.param('roomId'));
+    // Without this check an "unban" of a joined member would be a kick.
+    const info = await room.queryMembership(target);
+    if (!info) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room.');
+    if (info.membership !== 'ban') throw new MatrixError(403, 'M_FORBIDDEN', `${target} is not banned.`);
+    await setMembership(room, c.var.auth.userId, target, 'leave', body);
+    return c.json({});
+  });
