@@ -93,6 +93,25 @@ export interface MembershipInfo {
   history_visibility: string;
 }
 
+/** One room's part of a /sync; see sync.ts. */
+export interface SyncRoomRequest {
+  user_id: string;
+  membership: string;
+  from: number;
+  to: number;
+  limit: number;
+  full_state: boolean;
+}
+
+export interface SyncRoomResponse {
+  events: EventRecord[];
+  limited: boolean;
+  prev_batch: number;
+  state: EventRecord[];
+  /** For invites: stripped state (spec "Stripped state"). */
+  invite_state?: { type: string; state_key: string; sender: string; content: unknown }[];
+}
+
 export interface RoomApi {
   performCreate(input: CreateRoomInput): Promise<SendResult>;
   performSend(input: SendInput): Promise<SendResult>;
@@ -110,6 +129,7 @@ export interface RoomApi {
   /** The user's current membership and the history visibility; undefined if the room is unknown. */
   queryMembership(userId: string): Promise<MembershipInfo | undefined>;
   getTimeline(query: TimelineQuery): Promise<TimelinePage>;
+  getSyncRoom(request: SyncRoomRequest): Promise<SyncRoomResponse | undefined>;
 }
 
 /**

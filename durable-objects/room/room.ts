@@ -21,12 +21,13 @@ import type { HomeserverBindings } from '../../workers/homeserver/env';
 import { homeserverConfig, type HomeserverConfig } from '../../workers/shared/config';
 import { userApi } from '../user/api';
 import type {
-  CreateRoomInput, EventRecord, IngestResult, MembershipInfo, RoomApi, RoomInfo, SendInput, SendResult, TimelinePage, TimelineQuery,
+  CreateRoomInput, EventRecord, IngestResult, MembershipInfo, RoomApi, RoomInfo, SendInput, SendResult, TimelinePage, TimelineQuery, SyncRoomRequest, SyncRoomResponse,
 } from './api';
 import { resolve, stringList } from './checks';
 import { RoomDag } from './dag';
 import { fail, planLocal, writeLocal, type LocalRequest, type Planned } from './local';
 import { receivePdu } from './receive';
+import { strippedState, syncRoom } from './sync';
 import { StateGroups, stateKey as stateKeyOf, toTriples } from './state';
 import { RoomStore, type StoredEvent } from './store';
 import { thirdPartyVerdicts } from './third-party';
@@ -197,6 +198,16 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     }
     if (limit === 0) exhausted = false;
     return exhausted ? { events, start } : { events, start, end: pos };
+  }
+
+  /** One room's part of a user's /sync: timeline (from, to], its state, or an invite's stripped state. */
+  async getSyncRoom(r: SyncRoomRequest): Promise<SyncRoomResponse | undefined> {
+    if (!this.dag.roomId) return undefined;
+    if (r.membership === 'invite' || r.membership === 'knock') {
+      return { events: [], limited: false, prev_batch: r.to, state: [], invite_state: strippedState(this.store, this.dag.current.state, r.user_id) };
+    }
+    const slice = syncRoom(this.store, this.dag.groups, { from: r.from, to: r.to, limit: Math.min(Math.max(r.limit, 0), 1000), full_state: r.full_state });
+    return { events: slice.events.map(record), limited: slice.limited, prev_batch: slice.prev_batch, state: slice.state.map(record) };
   }
 
   // ---- the write queue ----------------------------------------------------------------------

@@ -307,4 +307,17 @@ export class RoomStore {
       .toArray()
       .map(toStoredEvent);
   }
+
+  /** The state group after the last accepted event at or before stream position `position`. */
+  stateGroupAtPosition(position: number): number | null {
+    return (
+      this.sql
+        .exec<{ state_group: number | null }>(
+          `SELECT state_group FROM events WHERE stream_ordering <= ? AND status = 'accepted'
+           ORDER BY stream_ordering DESC LIMIT 1`,
+          position,
+        )
+        .toArray()[0]?.state_group ?? null
+    );
+  }
 }

@@ -109,9 +109,9 @@ export interface UserApi {
   /**
    * The rooms a /sync covers between the user's stream positions `since` and `upTo`: each with
    * the user's membership and the room positions seen at `since` (`from`) and at `upTo` (`to`);
-   * all rooms with a membership when `since` is 0 (initial sync), else only changed ones.
+   * every room with a membership when `all` (initial or full-state sync), else changed ones.
    */
-  getSyncRooms(since: number, upTo: number): Promise<SyncRoom[]>;
+  getSyncRooms(since: number, upTo: number, all: boolean): Promise<SyncRoom[]>;
 }
 
 export interface SyncRoom {

@@ -256,7 +256,7 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
     });
   }
 
-  async getSyncRooms(since: number, upTo: number): Promise<SyncRoom[]> {
-    return this.ready ? this.store.syncRooms(since, upTo, since === 0) : [];
+  async getSyncRooms(since: number, upTo: number, all: boolean): Promise<SyncRoom[]> {
+    return this.ready ? this.store.syncRooms(since, upTo, all) : [];
   }
 }

@@ -13,6 +13,7 @@ import { register } from './client/register';
 import { roomEvents } from './client/room-events';
 import { roomState } from './client/room-state';
 import { rooms } from './client/rooms';
+import { sync } from './client/sync';
 import { clientVersions } from './client/versions';
 import { federationVersion } from './federation/version';
 import { keyServer } from './federation/keys';
@@ -37,6 +38,7 @@ app.route('/_matrix/client', rooms);
 app.route('/_matrix/client', roomEvents);
 app.route('/_matrix/client', roomState);
 app.route('/_matrix/client', messages);
+app.route('/_matrix/client', sync);
 app.route('/_matrix/federation', federationVersion);
 app.route('/_matrix/key', keyServer);
 

@@ -1,0 +1,71 @@
+/**
+ * What one room contributes to a user's /sync (spec v1.16, Client-Server API "Syncing"): the
+ * timeline between two of the room's stream positions, whether it was cut short, where to page
+ * back from, and the state the client needs besides the timeline. Positions come from the user's
+ * object, which records the position of every notification it received, so consecutive syncs
+ * cover consecutive ranges: nothing is skipped and nothing is sent twice.
+ */
+import { isJsonObject } from '../../core/canonical-json';
+import type { StateGroups, StateMap } from './state';
+import { parseStateKey } from './state';
+import type { RoomStore, StoredEvent } from './store';
+
+export interface SyncRoomQuery {
+  /** Room position the user already had (exclusive); 0 for an initial sync of the room. */
+  from: number;
+  /** Room position to sync up to (inclusive). */
+  to: number;
+  /** Timeline events at most; older ones are left to /messages from `prev_batch`. */
+  limit: number;
+  /** Send the whole state at the start of the timeline, not only what changed since `from`. */
+  full_state: boolean;
+}
+
+export interface SyncRoomSlice {
+  /** Oldest first. */
+  events: StoredEvent[];
+  limited: boolean;
+  /** Position to page backwards from with /messages (the events before the timeline). */
+  prev_batch: number;
+  /** State events at the start of the timeline: all, or those that changed since `from`. */
+  state: StoredEvent[];
+}
+
+/** The state after the last accepted event at or before `position` (empty before the room). */
+function stateAt(store: RoomStore, groups: StateGroups, position: number): StateMap {
+  const group = position > 0 ? store.stateGroupAtPosition(position) : null;
+  return group === null ? new Map() : groups.load(group);
+}
+
+export function syncRoom(store: RoomStore, groups: StateGroups, q: SyncRoomQuery): SyncRoomSlice {
+  const newestFirst = q.to > q.from ? store.acceptedEventsDescending(q.to, q.from, q.limit + 1) : [];
+  const limited = newestFirst.length > q.limit;
+  const events = newestFirst.slice(0, q.limit).reverse();
+  const start = events.length > 0 ? events[0]!.stream_ordering - 1 : q.to;
+  const initial = q.from === 0 || q.full_state;
+  // Spec: `state` holds the state up to the start of the timeline; an unlimited incremental
+  // timeline already carries every state change since `from`.
+  if (!initial && !limited) return { events, limited, prev_batch: start, state: [] };
+  const atStart = stateAt(store, groups, start);
+  const before = initial ? new Map<string, string>() : stateAt(store, groups, q.from);
+  const changed = [...atStart].filter(([key, id]) => before.get(key) !== id).map(([, id]) => id);
+  const loaded = store.getEvents(changed);
+  const state = changed.map((id) => loaded.get(id)).filter((e): e is StoredEvent => e !== undefined);
+  return { events, limited, prev_batch: start, state };
+}
+
+/** Stripped state for an invite (spec "Stripped state"): enough to show the room in a list. */
+const STRIPPED_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
+
+export function strippedState(store: RoomStore, current: StateMap, userId: string): { type: string; state_key: string; sender: string; content: unknown }[] {
+  const ids: string[] = [];
+  for (const [key, id] of current) {
+    const [type, stateKey] = parseStateKey(key);
+    if (STRIPPED_TYPES.includes(type) || (type === 'm.room.member' && stateKey === userId)) ids.push(id);
+  }
+  const loaded = store.getEvents(ids);
+  return ids
+    .map((id) => loaded.get(id))
+    .filter((e): e is StoredEvent => e !== undefined)
+    .map((e) => ({ type: e.type, state_key: e.state_key ?? '', sender: e.sender, content: isJsonObject(e.pdu.content) ? e.pdu.content : {} }));
+}
