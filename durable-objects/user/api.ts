@@ -1,13 +1,16 @@
 /**
  * What callers see of a User object: one object per local user ID (`env.USER.getByName(userId)`),
- * holding the account, its devices, the hashes of its access tokens and its user-interactive
- * auth sessions. Commands are `perform*`, reads `get*`; `authenticate` is the auth gate's.
+ * holding the account, its devices, the hashes of its access tokens, its user-interactive
+ * auth sessions, its profile, stored filters and account data. Commands are `perform*`, reads
+ * `get*`; `authenticate` is the auth gate's.
  */
+import type { JsonObject, JsonValue } from '../../core/canonical-json';
+
 
 /** Expected failures cross RPC as values: thrown errors would lose their errcode. */
 export type UserFailure = {
   ok: false;
-  errcode: 'M_FORBIDDEN' | 'M_USER_IN_USE' | 'M_USER_DEACTIVATED' | 'M_NOT_FOUND' | 'M_UNKNOWN_TOKEN' | 'M_INVALID_PARAM';
+  errcode: 'M_FORBIDDEN' | 'M_USER_IN_USE' | 'M_USER_DEACTIVATED' | 'M_NOT_FOUND' | 'M_UNKNOWN_TOKEN' | 'M_INVALID_PARAM' | 'M_PROFILE_TOO_LARGE';
   error: string;
 };
 export type UserResult<T = object> = ({ ok: true } & T) | UserFailure;
@@ -65,6 +68,24 @@ export interface RoomNotification {
   membership?: string;
 }
 
+/** One account-data event: global when `room_id` is null. */
+export interface AccountDataEntry {
+  room_id: string | null;
+  type: string;
+  content: JsonObject;
+}
+
+/** A /sync position: one per stream the user's object keeps. */
+export interface StreamPositions {
+  /** The room stream (notifications from rooms). */
+  rooms: number;
+  /** The account-data stream (every account-data write). */
+  account_data: number;
+}
+
+/** Spec (`PUT /profile/{userId}/{keyName}`): "the total profile MUST be under 64 KiB". */
+export const MAX_PROFILE_BYTES = 64 * 1024;
+
 export interface UserApi {
   getAccountStatus(): Promise<AccountStatus>;
   performRegister(input: RegisterInput): Promise<UserResult<{ device_id?: string }>>;
@@ -112,6 +133,37 @@ export interface UserApi {
    * every room with a membership when `all` (initial or full-state sync), else changed ones.
    */
   getSyncRooms(since: number, upTo: number, all: boolean): Promise<SyncRoom[]>;
+
+  /** Both stream positions now. */
+  getStreamPositions(): Promise<StreamPositions>;
+  /**
+   * Resolve with both positions once either stream is beyond `since`, or after `timeoutMs`,
+   * whichever is first (the /sync long-poll). Room notifications and account-data writes wake it.
+   */
+  waitForActivity(since: StreamPositions, timeoutMs: number): Promise<StreamPositions>;
+
+  /** Store a filter (already validated by the caller); returns its ID. */
+  performCreateFilter(filter: JsonObject): Promise<UserResult<{ filter_id: string }>>;
+  getFilter(filterId: string): Promise<JsonObject | undefined>;
+
+  /** The profile's fields; undefined when there is no active account. */
+  getProfile(): Promise<JsonObject | undefined>;
+  /**
+   * Set one profile field, or delete it with `undefined`. Fails `M_PROFILE_TOO_LARGE` when the
+   * whole profile would reach `MAX_PROFILE_BYTES`. `profile` is the profile after the change.
+   */
+  performSetProfileField(key: string, value: JsonValue | undefined): Promise<UserResult<{ profile: JsonObject }>>;
+
+  /** Account data of `type`, global (`roomId` null) or for a room; undefined when unset. */
+  getAccountData(roomId: string | null, type: string): Promise<JsonObject | undefined>;
+  performSetAccountData(roomId: string | null, type: string, content: JsonObject): Promise<UserResult>;
+  /**
+   * Add (`tag` content) or remove (null) one tag of the room's `m.tag` account data, as one
+   * read-modify-write in the object.
+   */
+  performSetTag(roomId: string, tag: string, content: JsonObject | null): Promise<UserResult>;
+  /** Account data written in (since, upTo] of the account-data stream (since 0: all of it). */
+  getAccountDataChanges(since: number, upTo: number): Promise<AccountDataEntry[]>;
 }
 
 export interface SyncRoom {

@@ -52,4 +52,23 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX room_stream_by_room ON room_stream(room_id, pos);
   `,
+  `
+  -- Stored filters (spec "Filtering"); filter_id is handed out as its decimal string.
+  CREATE TABLE filters (filter_id INTEGER PRIMARY KEY AUTOINCREMENT, filter TEXT NOT NULL);
+
+  -- Profile fields (displayname, avatar_url, custom keys), each value as JSON text.
+  CREATE TABLE profile (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  -- Account data, global (room_id '') and per room, one row per (room, type) with its latest
+  -- content. pos is the row's position in the user's account-data stream: every write moves the
+  -- row to the next position, so "changed since p" is "pos > p" and rows are never deleted.
+  CREATE TABLE account_data (
+    room_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    PRIMARY KEY (room_id, type)
+  );
+  CREATE UNIQUE INDEX account_data_by_pos ON account_data(pos);
+  `,
 ];

@@ -2,8 +2,9 @@
  * The only file with SQL for a user. Typed row mappers over the User object's SQLite storage;
  * callers group writes inside `ctx.storage.transactionSync`.
  */
+import type { JsonObject, JsonValue } from '../../core/canonical-json';
 import { MIGRATIONS } from './schema';
-import type { Device } from './api';
+import type { AccountDataEntry, Device } from './api';
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -228,5 +229,68 @@ export class UserStore {
       )
       .toArray()
       .map((r) => ({ room_id: r.room_id, membership: r.membership, from: r.from_ordering ?? 0, to: r.to_ordering ?? 0 }));
+  }
+
+  // ---- filters ------------------------------------------------------------------------------
+
+  insertFilter(filter: JsonObject): string {
+    return String(this.sql.exec<{ filter_id: number }>('INSERT INTO filters (filter) VALUES (?) RETURNING filter_id', JSON.stringify(filter)).one().filter_id);
+  }
+
+  getFilter(filterId: string): JsonObject | undefined {
+    if (!/^\d{1,15}$/.test(filterId)) return undefined;
+    const row = this.sql.exec<{ filter: string }>('SELECT filter FROM filters WHERE filter_id = ?', Number(filterId)).toArray()[0];
+    return row && (JSON.parse(row.filter) as JsonObject);
+  }
+
+  // ---- profile ------------------------------------------------------------------------------
+
+  getProfile(): JsonObject {
+    const out: JsonObject = {};
+    for (const row of this.sql.exec<{ key: string; value: string }>('SELECT key, value FROM profile ORDER BY key')) {
+      out[row.key] = JSON.parse(row.value) as JsonValue;
+    }
+    return out;
+  }
+
+  /** Set (or, with `undefined`, delete) one profile field. */
+  setProfileField(key: string, value: JsonValue | undefined): void {
+    if (value === undefined) this.sql.exec('DELETE FROM profile WHERE key = ?', key);
+    else this.sql.exec('INSERT INTO profile (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, JSON.stringify(value));
+  }
+
+  // ---- account data -------------------------------------------------------------------------
+
+  /** The account-data stream position: the newest row's (rows are never deleted). */
+  accountDataPosition(): number {
+    return this.sql.exec<{ m: number | null }>('SELECT MAX(pos) AS m FROM account_data').one().m ?? 0;
+  }
+
+  /** `roomId` '' is global account data. */
+  getAccountData(roomId: string, type: string): JsonObject | undefined {
+    const row = this.sql.exec<{ content: string }>('SELECT content FROM account_data WHERE room_id = ? AND type = ?', roomId, type).toArray()[0];
+    return row && (JSON.parse(row.content) as JsonObject);
+  }
+
+  /** Store the content at the next stream position; returns it. */
+  setAccountData(roomId: string, type: string, content: JsonObject): number {
+    const pos = this.accountDataPosition() + 1;
+    this.sql.exec(
+      `INSERT INTO account_data (room_id, type, content, pos) VALUES (?, ?, ?, ?)
+       ON CONFLICT (room_id, type) DO UPDATE SET content = excluded.content, pos = excluded.pos`,
+      roomId, type, JSON.stringify(content), pos,
+    );
+    return pos;
+  }
+
+  /** Rows written in (since, upTo], in stream order; each row once, with its latest content. */
+  accountDataChanges(since: number, upTo: number): AccountDataEntry[] {
+    return this.sql
+      .exec<{ room_id: string; type: string; content: string }>(
+        'SELECT room_id, type, content FROM account_data WHERE pos > ? AND pos <= ? ORDER BY pos',
+        since, upTo,
+      )
+      .toArray()
+      .map((r) => ({ room_id: r.room_id === '' ? null : r.room_id, type: r.type, content: JSON.parse(r.content) as JsonObject }));
   }
 }

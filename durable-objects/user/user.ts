@@ -1,6 +1,7 @@
 /**
  * One Durable Object per local user: the account (password hash, creation, deactivation), its
- * devices, the SHA-256 hashes of its access tokens, and its user-interactive auth sessions.
+ * devices, the SHA-256 hashes of its access tokens, its user-interactive auth sessions, its
+ * profile, stored filters, and account data with its stream (the second /sync stream).
  * Because every operation on one user runs in this one object, registration of a user ID is
  * race-free without any global table.
  *
@@ -9,10 +10,13 @@
  * must not leave a database behind.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { JsonObject, JsonValue } from '../../core/canonical-json';
 import type { HomeserverVars } from '../../workers/shared/config';
 import { verifyPassword } from '../../workers/shared/password';
-import type {
-  AccountStatus, ChangePasswordInput, Device, LoginInput, NewLogin, RegisterInput, RoomNotification, SyncRoom, UiaSession, UserApi, UserFailure, UserResult,
+import {
+  MAX_PROFILE_BYTES,
+  type AccountDataEntry, type AccountStatus, type ChangePasswordInput, type Device, type LoginInput, type NewLogin, type RegisterInput,
+  type RoomNotification, type StreamPositions, type SyncRoom, type UiaSession, type UserApi, type UserFailure, type UserResult,
 } from './api';
 import { UserStore } from './store';
 
@@ -24,6 +28,7 @@ const MAX_WAIT_MS = 60_000;
 export const UIA_SESSION_TTL_MS = 30 * 60_000;
 const DEVICE_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fail = (errcode: UserFailure['errcode'], error: string): UserFailure => ({ ok: false, errcode, error });
 const OK = { ok: true } as const;
 
@@ -34,7 +39,7 @@ function newDeviceId(): string {
 export class User extends DurableObject<HomeserverVars> implements UserApi {
   private readonly store: UserStore;
   private ready: boolean;
-  /** Long-polls waiting for room activity; woken by `notifyRoom`. */
+  /** Long-polls waiting for activity; woken by `notifyRoom` and account-data writes. */
   private readonly waiters = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: HomeserverVars) {
@@ -228,7 +233,7 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
       store.setRoomMembership(n.room_id, membership, Math.max(n.stream_ordering, known?.stream_ordering ?? 0));
       store.appendRoomStream(n.room_id, n.stream_ordering);
     });
-    for (const wake of [...this.waiters]) wake();
+    this.wakeWaiters();
   }
 
   async getJoinedRooms(): Promise<string[]> {
@@ -241,22 +246,115 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
 
   async waitForRoomActivity(since: number, timeoutMs: number): Promise<number> {
     const position = () => (this.ready ? this.store.roomStreamPosition() : 0);
-    if (position() > since || timeoutMs <= 0) return position();
+    return this.waitUntil(() => position() > since, timeoutMs, position);
+  }
+
+  /**
+   * Resolve with `result()` once `moved()` holds, or after `timeoutMs` (capped at
+   * `MAX_WAIT_MS`). Every change to either stream calls the waiters, which re-check.
+   */
+  private waitUntil<T>(moved: () => boolean, timeoutMs: number, result: () => T): Promise<T> {
+    if (moved() || timeoutMs <= 0) return Promise.resolve(result());
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(wake);
-        resolve(position());
+        resolve(result());
       };
       const wake = () => {
-        if (position() > since) done();
+        if (moved()) done();
       };
       const timer = setTimeout(done, Math.min(timeoutMs, MAX_WAIT_MS));
       this.waiters.add(wake);
     });
   }
 
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  async getStreamPositions(): Promise<StreamPositions> {
+    return this.positions();
+  }
+
+  private positions(): StreamPositions {
+    return this.ready ? { rooms: this.store.roomStreamPosition(), account_data: this.store.accountDataPosition() } : { rooms: 0, account_data: 0 };
+  }
+
+  async waitForActivity(since: StreamPositions, timeoutMs: number): Promise<StreamPositions> {
+    return this.waitUntil(
+      () => {
+        const now = this.positions();
+        return now.rooms > since.rooms || now.account_data > since.account_data;
+      },
+      timeoutMs,
+      () => this.positions(),
+    );
+  }
+
   async getSyncRooms(since: number, upTo: number, all: boolean): Promise<SyncRoom[]> {
     return this.ready ? this.store.syncRooms(since, upTo, all) : [];
+  }
+
+  // ---- RPC: filters -------------------------------------------------------------------------
+
+  async performCreateFilter(filter: JsonObject): Promise<UserResult<{ filter_id: string }>> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    return { ok: true, filter_id: this.store.insertFilter(filter) };
+  }
+
+  async getFilter(filterId: string): Promise<JsonObject | undefined> {
+    return this.activeAccount() ? this.store.getFilter(filterId) : undefined;
+  }
+
+  // ---- RPC: profile -------------------------------------------------------------------------
+
+  async getProfile(): Promise<JsonObject | undefined> {
+    return this.activeAccount() ? this.store.getProfile() : undefined;
+  }
+
+  async performSetProfileField(key: string, value: JsonValue | undefined): Promise<UserResult<{ profile: JsonObject }>> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    const profile = this.store.getProfile();
+    if (value === undefined) delete profile[key];
+    else profile[key] = value;
+    if (new TextEncoder().encode(JSON.stringify(profile)).byteLength >= MAX_PROFILE_BYTES) {
+      return fail('M_PROFILE_TOO_LARGE', 'The profile would exceed 64 KiB.');
+    }
+    this.store.setProfileField(key, value);
+    return { ok: true, profile };
+  }
+
+  // ---- RPC: account data --------------------------------------------------------------------
+
+  async getAccountData(roomId: string | null, type: string): Promise<JsonObject | undefined> {
+    return this.activeAccount() ? this.store.getAccountData(roomId ?? '', type) : undefined;
+  }
+
+  async performSetAccountData(roomId: string | null, type: string, content: JsonObject): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    this.store.setAccountData(roomId ?? '', type, content);
+    this.wakeWaiters();
+    return OK;
+  }
+
+  async performSetTag(roomId: string, tag: string, content: JsonObject | null): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    const current = this.store.getAccountData(roomId, 'm.tag');
+    const tags: JsonObject = current && isObject(current.tags) ? { ...current.tags } : {};
+    if (content === null) {
+      // Removing a tag that is not there changes nothing, and so writes nothing.
+      if (!(tag in tags)) return OK;
+      delete tags[tag];
+    } else {
+      tags[tag] = content;
+    }
+    this.store.setAccountData(roomId, 'm.tag', { tags });
+    this.wakeWaiters();
+    return OK;
+  }
+
+  async getAccountDataChanges(since: number, upTo: number): Promise<AccountDataEntry[]> {
+    return this.ready ? this.store.accountDataChanges(since, upTo) : [];
   }
 }

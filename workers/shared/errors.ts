@@ -25,7 +25,9 @@ export type Errcode =
   | 'M_USER_IN_USE'
   | 'M_INVALID_USERNAME'
   | 'M_USER_DEACTIVATED'
-  | 'M_GUEST_ACCESS_FORBIDDEN';
+  | 'M_GUEST_ACCESS_FORBIDDEN'
+  | 'M_PROFILE_TOO_LARGE'
+  | 'M_KEY_TOO_LARGE';
 
 export class MatrixError extends Error {
   override readonly name = 'MatrixError';

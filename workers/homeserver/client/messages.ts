@@ -7,8 +7,8 @@
  * events with ordering ≤ n, newest first; forwards, those after n. Only accepted events are
  * returned. The filter applies `types`, `not_types`, `senders` and `not_senders`; with
  * `lazy_load_members` the response's `state` holds the senders' member events — from the
- * current state, where the spec asks for the state at the events (a simplification). Filter IDs
- * (stored filters) are not supported yet: `filter` must be inline JSON.
+ * current state, where the spec asks for the state at the events (a simplification). `filter`
+ * is inline JSON or the ID of one of the user's stored filters, whose `room.timeline` applies.
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
@@ -17,6 +17,7 @@ import { requireAccessToken } from '../../shared/auth';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
+import { isInlineFilter, storedFilter } from './filters';
 import { requireReader, roomOf } from './room-access';
 
 const DEFAULT_LIMIT = 10;
@@ -46,14 +47,19 @@ function stringList(f: JsonObject, key: string): string[] | undefined {
   return v;
 }
 
-/** The `filter` parameter: a `RoomEventFilter` as JSON. */
-function parseFilter(raw: string | undefined): ParsedFilter {
+/** The `filter` parameter: a `RoomEventFilter` as JSON, or a stored filter's ID (its `room.timeline`). */
+async function parseFilter(raw: string | undefined, users: DurableObjectNamespace, userId: string): Promise<ParsedFilter> {
   if (raw === undefined) return { lazyLoadMembers: false };
   let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw invalid('"filter" must be a RoomEventFilter as JSON (stored filter IDs are not supported yet).');
+  if (!isInlineFilter(raw)) {
+    const stored = await storedFilter(users, userId, raw);
+    value = isJsonObject(stored.room) && isJsonObject(stored.room.timeline) ? stored.room.timeline : {};
+  } else {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw invalid('"filter" must be a RoomEventFilter as JSON or a filter ID.');
+    }
   }
   if (!isJsonObject(value)) throw invalid('"filter" must be a JSON object.');
   const filter: TimelineFilter = {};
@@ -78,7 +84,7 @@ export const messages = new Hono<HomeserverEnv>().get('/v3/rooms/:roomId/message
   const from = parseStreamToken(c.req.query('from'), 'from');
   const to = parseStreamToken(c.req.query('to'), 'to');
   const limit = parseLimit(c.req.query('limit'));
-  const { filter, lazyLoadMembers } = parseFilter(c.req.query('filter'));
+  const { filter, lazyLoadMembers } = await parseFilter(c.req.query('filter'), c.env.USER, c.var.auth.userId);
 
   const room = roomOf(c.env.ROOM, c.req.param('roomId'));
   const { room_id: roomId } = await requireReader(room, c.var.auth.userId);

@@ -7,8 +7,9 @@
  *
  * Each membership call is one `m.room.member` event; the room's auth rules decide, and a
  * refusal comes back as `403 M_FORBIDDEN` with their reason. Joins reach only rooms this server
- * has (joining over federation and room aliases are later increments). Member events do not
- * carry the user's profile yet.
+ * has (joining over federation and room aliases are later increments). Joins and invites of
+ * local users, including those of createRoom, carry the user's `displayname` and `avatar_url`
+ * (spec "Profiles": member events carry them).
  */
 import { Hono } from 'hono';
 import type { JsonObject } from '../../../core/canonical-json';
@@ -19,12 +20,20 @@ import { optionalString, readJsonBody, requiredString } from '../../shared/body'
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { performCreateRoom, planCreateRoom } from './create-room';
+import { withProfile } from './profile';
 import { roomOf, sendEvent } from './room-access';
 
-/** One member event about `target`, with the request's `reason` when given. */
-async function setMembership(room: RoomApi, sender: string, target: string, membership: string, body: JsonObject): Promise<void> {
+/**
+ * One member event about `target`, with the request's `reason` when given; with `profile`
+ * (joins and invites), also the target's displayname and avatar_url.
+ */
+async function setMembership(
+  room: RoomApi, sender: string, target: string, membership: string, body: JsonObject,
+  profile?: { users: DurableObjectNamespace; serverName: string },
+): Promise<void> {
   const reason = optionalString(body, 'reason');
-  const content: JsonObject = reason === undefined ? { membership } : { membership, reason };
+  let content: JsonObject = reason === undefined ? { membership } : { membership, reason };
+  if (profile) content = await withProfile(profile.users, profile.serverName, target, content);
   await sendEvent(room, { type: 'm.room.member', sender, state_key: target, content });
 }
 
@@ -39,13 +48,21 @@ export const rooms = new Hono<HomeserverEnv>()
   .post('/v3/createRoom', requireAccessToken(), async (c) => {
     const { serverName } = c.var.config;
     const plan = planCreateRoom(await readJsonBody(c), c.var.auth.userId, serverName);
+    // The creator's join and the invites carry the local users' profiles.
+    plan.events = await Promise.all(
+      plan.events.map(async (e) =>
+        e.type === 'm.room.member' && typeof e.state_key === 'string' && (e.content.membership === 'join' || e.content.membership === 'invite')
+          ? { ...e, content: await withProfile(c.env.USER, serverName, e.state_key, e.content) }
+          : e,
+      ),
+    );
     return c.json({ room_id: await performCreateRoom(c.env.ROOM, plan, serverName) });
   })
 
   .post('/v3/rooms/:roomId/join', requireAccessToken(), async (c) => {
     const roomId = c.req.param('roomId');
     const { userId } = c.var.auth;
-    await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'join', await readJsonBody(c));
+    await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'join', await readJsonBody(c), { users: c.env.USER, serverName: c.var.config.serverName });
     return c.json({ room_id: roomId });
   })
 
@@ -53,7 +70,7 @@ export const rooms = new Hono<HomeserverEnv>()
     const target = c.req.param('roomIdOrAlias');
     if (target.startsWith('#')) throw new MatrixError(404, 'M_NOT_FOUND', 'Room aliases are not supported yet.');
     const { userId } = c.var.auth;
-    await setMembership(roomOf(c.env.ROOM, target), userId, userId, 'join', await readJsonBody(c));
+    await setMembership(roomOf(c.env.ROOM, target), userId, userId, 'join', await readJsonBody(c), { users: c.env.USER, serverName: c.var.config.serverName });
     return c.json({ room_id: target });
   })
 
@@ -70,7 +87,7 @@ export const rooms = new Hono<HomeserverEnv>()
     if (!target.endsWith(`:${c.var.config.serverName}`)) {
       throw new MatrixError(403, 'M_FORBIDDEN', 'Inviting users of other servers is not supported yet.');
     }
-    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), c.var.auth.userId, target, 'invite', body);
+    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), c.var.auth.userId, target, 'invite', body, { users: c.env.USER, serverName: c.var.config.serverName });
     return c.json({});
   })
 

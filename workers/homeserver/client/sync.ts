@@ -2,25 +2,37 @@
  * `GET /_matrix/client/v3/sync` (spec v1.16, Client-Server API "Syncing"):
  * https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync
  *
- * The token `s<n>` is a position in the user's room stream (durable-objects/user): the user's
- * object records, for every notification a room sent it, the room's stream position. A sync
- * from `s<a>` to `s<b>` asks each room that changed for its events between the positions the
- * user had seen at a and at b, so consecutive syncs cover consecutive ranges with no gap and no
- * repeat; a timeline cut short by the limit says `limited` and gives `prev_batch` for /messages.
- * Long-polls wait in the user's object and are woken by the next notification (no polling).
+ * The token `s<rooms>_<accountData>` holds one position per stream of the user's object
+ * (durable-objects/user). The room stream records, for every notification a room sent the
+ * user, the room's stream position: a sync from rooms position a to b asks each room that
+ * changed for its events between the positions the user had seen at a and at b, so
+ * consecutive syncs cover consecutive ranges with no gap and no repeat; a timeline cut short
+ * by the limit says `limited` and gives `prev_batch` for /messages. The account-data stream
+ * numbers every account-data write; a sync from a to b returns each (room, type) written in
+ * (a, b] once, with its latest content. The older form `s<rooms>` is still accepted (as
+ * account-data position 0: all account data once more). Long-polls wait in the user's object
+ * and are woken by the next room notification or account-data write (no polling).
  *
- * This increment covers rooms (join, invite, leave) with their timelines and state. Filters:
- * inline JSON `room.timeline.limit` and `room.include_leave`; stored filter IDs, ephemeral
- * events, account data, presence, to-device and device lists come with their own increments.
+ * Covered: rooms (join, invite, leave) with their timelines and state, global and per-room
+ * account data. Filters, inline JSON or a stored filter ID: `room.rooms`/`not_rooms`,
+ * `room.include_leave`, `room.timeline.limit`, and the `types`/`not_types`/`senders`/
+ * `not_senders` of `room.timeline`, `room.state`, `room.account_data` and `account_data`.
+ * The Room object applies only the limit; the event filters are applied here, after the
+ * fetch, so a filtered timeline may hold fewer than `limit` events while `limited` and
+ * `prev_batch` still describe the unfiltered page. Ephemeral events, presence, to-device and
+ * device lists, `event_fields`, `event_format` and `lazy_load_members` come with their own
+ * increments.
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
-import { roomApi, type SyncRoomResponse } from '../../../durable-objects/room/api';
-import { userApi, type SyncRoom } from '../../../durable-objects/user/api';
+import { roomApi, type EventRecord, type SyncRoomResponse, type TimelineFilter } from '../../../durable-objects/room/api';
+import { matchesFilter } from '../../../durable-objects/room/timeline';
+import { userApi, type AccountDataEntry, type StreamPositions, type SyncRoom } from '../../../durable-objects/user/api';
 import { requireAccessToken } from '../../shared/auth';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
+import { eventFilterOf, loadFilter } from './filters';
 import { streamToken } from './messages';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
@@ -32,12 +44,15 @@ const ROOM_CONCURRENCY = 6;
 
 const invalid = (message: string) => new MatrixError(400, 'M_INVALID_PARAM', message);
 
-function parseSince(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 0;
-  const m = /^s(\d{1,15})$/.exec(raw);
+/** `s<rooms>_<accountData>`, or the older `s<rooms>` (account data from the start). */
+function parseSince(raw: string | undefined): StreamPositions | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const m = /^s(\d{1,15})(?:_(\d{1,15}))?$/.exec(raw);
   if (!m) throw invalid('Invalid "since" token.');
-  return Number(m[1]);
+  return { rooms: Number(m[1]), account_data: Number(m[2] ?? 0) };
 }
+
+const syncToken = (p: StreamPositions) => `s${p.rooms}_${p.account_data}`;
 
 function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return 0;
@@ -48,32 +63,47 @@ function parseTimeout(raw: string | undefined): number {
 interface SyncFilter {
   timelineLimit: number;
   includeLeave: boolean;
+  rooms?: string[];
+  notRooms?: string[];
+  timeline?: TimelineFilter;
+  state?: TimelineFilter;
+  accountData?: TimelineFilter;
+  roomAccountData?: TimelineFilter;
 }
 
-/** The inline filter's parts this increment applies; stored filter IDs are not supported yet. */
-function parseFilter(raw: string | undefined): SyncFilter {
+/** The parts of a (validated) `Filter` this endpoint applies. */
+function syncFilterOf(filter: JsonObject | undefined): SyncFilter {
   const out: SyncFilter = { timelineLimit: DEFAULT_TIMELINE_LIMIT, includeLeave: false };
-  if (raw === undefined || raw === '') return out;
-  if (!raw.trimStart().startsWith('{')) throw invalid('Stored filters are not supported yet; pass the filter as JSON.');
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new MatrixError(400, 'M_NOT_JSON', 'filter is not valid JSON.');
-  }
-  if (!isJsonObject(value)) throw invalid('filter must be an object.');
-  const room = isJsonObject(value.room) ? value.room : {};
+  if (!filter) return out;
+  const room = isJsonObject(filter.room) ? filter.room : {};
   const timeline = isJsonObject(room.timeline) ? room.timeline : {};
-  if (timeline.limit !== undefined) {
-    if (typeof timeline.limit !== 'number' || !Number.isInteger(timeline.limit) || timeline.limit < 0) throw invalid('filter.room.timeline.limit must be a non-negative integer.');
-    out.timelineLimit = Math.min(timeline.limit, MAX_TIMELINE_LIMIT);
-  }
+  if (typeof timeline.limit === 'number') out.timelineLimit = Math.min(timeline.limit, MAX_TIMELINE_LIMIT);
   if (room.include_leave === true) out.includeLeave = true;
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+  const rooms = strings(room.rooms);
+  const notRooms = strings(room.not_rooms);
+  if (rooms) out.rooms = rooms;
+  if (notRooms) out.notRooms = notRooms;
+  const parts = { timeline: room.timeline, state: room.state, roomAccountData: room.account_data, accountData: filter.account_data } as const;
+  for (const [key, value] of Object.entries(parts) as [keyof typeof parts, (typeof parts)[keyof typeof parts]][]) {
+    const f = eventFilterOf(value);
+    if (f) out[key] = f;
+  }
   return out;
 }
 
+/** Spec (`RoomFilter.not_rooms`): "This filter is applied before the filters in `rooms`." */
+const roomPasses = (f: SyncFilter, roomId: string) => !f.notRooms?.includes(roomId) && (!f.rooms || f.rooms.includes(roomId));
+
+const eventPasses = (f: TimelineFilter | undefined, e: EventRecord) =>
+  matchesFilter(f, typeof e.pdu.type === 'string' ? e.pdu.type : '', typeof e.pdu.sender === 'string' ? e.pdu.sender : '');
+
+/** Account data as sync events, filtered by type (account data has no sender). */
+const accountDataEvents = (entries: readonly AccountDataEntry[], f: TimelineFilter | undefined) =>
+  entries.filter((e) => matchesFilter(f && { ...f, senders: undefined, not_senders: undefined }, e.type, '')).map((e): JsonObject => ({ type: e.type, content: e.content }));
+
 /** Run `task` over `items`, at most `limit` at a time, keeping order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -86,29 +116,57 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
   return out;
 }
 
-function joinedRoom(roomId: string, r: SyncRoomResponse): JsonObject {
+function joinedRoom(roomId: string, r: SyncRoomResponse, filter: SyncFilter, accountData: JsonObject[]): JsonObject {
   return {
-    timeline: { events: r.events.map((e) => toClientEvent(e, roomId)), limited: r.limited, prev_batch: streamToken(r.prev_batch) },
-    state: { events: r.state.map((e) => toClientEvent(e, roomId)) },
+    timeline: {
+      events: r.events.filter((e) => eventPasses(filter.timeline, e)).map((e) => toClientEvent(e, roomId)),
+      limited: r.limited,
+      prev_batch: streamToken(r.prev_batch),
+    },
+    state: { events: r.state.filter((e) => eventPasses(filter.state, e)).map((e) => toClientEvent(e, roomId)) },
     ephemeral: { events: [] },
-    account_data: { events: [] },
+    account_data: { events: accountData },
   };
+}
+
+/** Whether an incremental sync has nothing to say about a joined room (after filtering). */
+function isEmptyJoin(room: JsonObject): boolean {
+  const count = (part: unknown) => (isJsonObject(part) && Array.isArray(part.events) ? part.events.length : 0);
+  return count(room.timeline) + count(room.state) + count(room.account_data) === 0;
 }
 
 export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken(), async (c) => {
   const since = parseSince(c.req.query('since'));
   const timeout = parseTimeout(c.req.query('timeout'));
   const fullState = c.req.query('full_state') === 'true';
-  const filter = parseFilter(c.req.query('filter'));
   const userId = c.var.auth.userId;
+  const rawFilter = c.req.query('filter');
+  const filter = syncFilterOf(rawFilter === undefined || rawFilter === '' ? undefined : await loadFilter(c.env.USER, userId, rawFilter));
   const user = userApi(c.env.USER, userId);
 
   // An initial sync answers at once; an incremental one waits for news up to `timeout`.
-  const upTo = since > 0 && timeout > 0 ? await user.waitForRoomActivity(since, timeout) : await user.getRoomStreamPosition();
-  const initial = since === 0;
-  const rooms: SyncRoom[] = (await user.getSyncRooms(since, upTo, initial || fullState)).filter(
-    (r) => r.to > 0 && (r.membership !== 'leave' && r.membership !== 'ban' ? true : !initial || filter.includeLeave),
+  const initial = since === undefined;
+  const upTo = !initial && timeout > 0 ? await user.waitForActivity(since, timeout) : await user.getStreamPositions();
+  const from: StreamPositions = since ?? { rooms: 0, account_data: 0 };
+  const [allRooms, accountData] = await Promise.all([
+    user.getSyncRooms(from.rooms, upTo.rooms, initial || fullState),
+    user.getAccountDataChanges(from.account_data, upTo.account_data),
+  ]);
+  const rooms: SyncRoom[] = allRooms.filter(
+    (r) => r.to > 0 && roomPasses(filter, r.room_id) && (r.membership !== 'leave' && r.membership !== 'ban' ? true : !initial || filter.includeLeave),
   );
+
+  // Room account data goes with joined rooms; one whose only news is account data still needs
+  // its membership and position, which the changed-rooms query above does not give.
+  const roomAccountData = new Map<string, AccountDataEntry[]>();
+  for (const e of accountData) {
+    if (e.room_id === null || !roomPasses(filter, e.room_id)) continue;
+    roomAccountData.set(e.room_id, [...(roomAccountData.get(e.room_id) ?? []), e]);
+  }
+  const listed = new Set(rooms.map((r) => r.room_id));
+  const quiet = [...roomAccountData.keys()].filter((id) => !listed.has(id));
+  const quietRooms =
+    quiet.length === 0 ? [] : (await user.getSyncRooms(from.rooms, upTo.rooms, true)).filter((r) => quiet.includes(r.room_id) && r.membership === 'join' && r.to > 0);
 
   const parts = await mapLimited(rooms, ROOM_CONCURRENCY, (r) =>
     roomApi(c.env.ROOM, r.room_id).getSyncRoom({
@@ -121,24 +179,37 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
     }),
   );
 
+  const roomAccountDataEvents = (roomId: string) => accountDataEvents(roomAccountData.get(roomId) ?? [], filter.roomAccountData);
   const join: JsonObject = {};
   const invite: JsonObject = {};
   const leave: JsonObject = {};
   rooms.forEach((r, i) => {
     const part = parts[i];
     if (!part) return;
-    if (r.membership === 'join') join[r.room_id] = joinedRoom(r.room_id, part);
-    else if (r.membership === 'invite') invite[r.room_id] = { invite_state: { events: (part.invite_state ?? []) as JsonObject[] } };
+    if (r.membership === 'join') {
+      const room = joinedRoom(r.room_id, part, filter, roomAccountDataEvents(r.room_id));
+      if (initial || fullState || !isEmptyJoin(room)) join[r.room_id] = room;
+    } else if (r.membership === 'invite') invite[r.room_id] = { invite_state: { events: (part.invite_state ?? []) as JsonObject[] } };
     else if (r.membership === 'leave' || r.membership === 'ban') {
-      const { timeline, state } = joinedRoom(r.room_id, part);
+      const { timeline, state } = joinedRoom(r.room_id, part, filter, []);
       leave[r.room_id] = { timeline: timeline!, state: state! };
     }
   });
+  for (const r of quietRooms) {
+    const events = roomAccountDataEvents(r.room_id);
+    if (events.length === 0) continue;
+    join[r.room_id] = {
+      timeline: { events: [], limited: false, prev_batch: streamToken(r.to) },
+      state: { events: [] },
+      ephemeral: { events: [] },
+      account_data: { events },
+    };
+  }
 
   return c.json({
-    next_batch: `s${upTo}`,
+    next_batch: syncToken(upTo),
     rooms: { join, invite, leave, knock: {} },
-    account_data: { events: [] },
+    account_data: { events: accountDataEvents(accountData.filter((e) => e.room_id === null), filter.accountData) },
     presence: { events: [] },
     to_device: { events: [] },
     device_lists: { changed: [], left: [] },
