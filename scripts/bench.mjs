@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
 import { bundleWorker, ROOT } from './lib/network.mjs';
+import { clientBenchmarks } from '../bench/client.mjs';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 
@@ -122,6 +123,7 @@ async function stateResBenchmarks() {
 }
 
 try {
+  await clientBenchmarks(emit);
   await stateResBenchmarks();
   await roomBenchmarks();
   const size = await (await mf.dispatchFetch('http://bench/event-size')).json();
