@@ -101,6 +101,9 @@ export interface SyncRoomRequest {
   to: number;
   limit: number;
   full_state: boolean;
+  /** Ephemeral positions (typing, receipts; see ephemeral.ts): changes in (from, to]; joined rooms only. */
+  ephemeral_from?: number;
+  ephemeral_to?: number;
 }
 
 export interface SyncRoomResponse {
@@ -110,6 +113,31 @@ export interface SyncRoomResponse {
   state: EventRecord[];
   /** For invites: stripped state (spec "Stripped state"). */
   invite_state?: { type: string; state_key: string; sender: string; content: unknown }[];
+  /** `m.typing` and `m.receipt` events, when asked for with `ephemeral_to`. */
+  ephemeral?: JsonObject[];
+}
+
+// ---- ephemeral data: typing and receipts (ephemeral.ts) -------------------------------------
+
+export interface TypingInput {
+  user_id: string;
+  typing: boolean;
+  timeout_ms: number;
+}
+
+export interface ReceiptCommand {
+  user_id: string;
+  receipt_type: 'm.read' | 'm.read.private';
+  event_id: string;
+  /** `main` or a thread root's event ID; absent for an unthreaded receipt. */
+  thread_id?: string;
+}
+
+export interface RoomApi {
+  /** Set or clear the user's typing (joined members only); kept in memory, expires after `timeout_ms`. */
+  performTyping(input: TypingInput): Promise<RoomResult<object>>;
+  /** Store a receipt (joined members only, on an accepted event of the room); older ones are ignored. */
+  performReceipt(input: ReceiptCommand): Promise<RoomResult<object>>;
 }
 
 export interface RoomApi {
@@ -138,4 +166,78 @@ export interface RoomApi {
  */
 export function roomApi(namespace: DurableObjectNamespace, roomId: string): RoomApi {
   return namespace.getByName(roomId) as unknown as RoomApi;
+}
+
+// ---- reads: event context, relations, threads, timestamps ---------------------------------
+// Declared as a merge into `RoomApi` so this group stays in one place.
+
+/** Spec "Retrieving events around an event" (`/context`): the split of `limit` is the caller's. */
+export interface EventContextQuery {
+  event_id: string;
+  before: number;
+  after: number;
+  filter?: TimelineFilter;
+}
+
+export interface EventContext {
+  event: EventRecord;
+  /** Newest first. */
+  events_before: EventRecord[];
+  /** Oldest first. */
+  events_after: EventRecord[];
+  /** Positions (`r<n>` on the wire): page backwards from `start`, forwards from `end`. */
+  start: number;
+  end: number;
+  /** The state after the last event returned (the last of `events_after`, else the event). */
+  state: EventRecord[];
+}
+
+/**
+ * Child events of `event_id` (spec "Relationships"), paged like the timeline: positions in
+ * stream order, `b` newest first from `from` (inclusive), `f` oldest first after `from`.
+ */
+export interface RelationsQuery {
+  event_id: string;
+  rel_type?: string;
+  event_type?: string;
+  dir: 'b' | 'f';
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+/** Undefined when the parent is no accepted event of the room. */
+export interface RelationsPage {
+  events: EventRecord[];
+  /** Where the next page starts; absent when nothing is left. */
+  next?: number;
+}
+
+export interface ThreadsQuery {
+  user_id: string;
+  include: 'all' | 'participated';
+  /** Threads whose latest reply has stream ordering ≤ `from`; default all. */
+  from?: number;
+  limit: number;
+}
+
+export interface ThreadSummary {
+  root: EventRecord;
+  latest_event: EventRecord;
+  count: number;
+  participated: boolean;
+}
+
+export interface ThreadsPage {
+  threads: ThreadSummary[];
+  next?: number;
+}
+
+export interface RoomApi {
+  /** The event with events around it; undefined if it is no accepted event of the room. */
+  getEventContext(query: EventContextQuery): Promise<EventContext | undefined>;
+  getRelations(query: RelationsQuery): Promise<RelationsPage | undefined>;
+  getThreads(query: ThreadsQuery): Promise<ThreadsPage>;
+  /** The accepted event closest to `ts` in direction `dir`. */
+  getEventNearTimestamp(ts: number, dir: 'f' | 'b'): Promise<EventRecord | undefined>;
 }

@@ -179,7 +179,7 @@ export class RoomDag {
   }
 
   /** Local joined members of the current state, recomputed only when that state changes. */
-  private localJoinedMembers(): string[] {
+  localJoinedMembers(): string[] {
     if (this.localMembersOf !== this.current.state) {
       const joined: string[] = [];
       for (const [key, eventId] of this.current.state) {

@@ -27,11 +27,15 @@ import { resolve, stringList } from './checks';
 import { RoomDag } from './dag';
 import { fail, planLocal, writeLocal, type LocalRequest, type Planned } from './local';
 import { receivePdu } from './receive';
-import { strippedState, syncRoom } from './sync';
+import type { ReceiptCommand, RoomResult, TypingInput } from './api';
+import { RoomEphemeral } from './ephemeral';
+import { membershipAt, strippedState, syncRoom } from './sync';
 import { StateGroups, stateKey as stateKeyOf, toTriples } from './state';
 import { RoomStore, type StoredEvent } from './store';
 import { thirdPartyVerdicts } from './third-party';
 import { matchesFilter } from './timeline';
+import type { EventContext, EventContextQuery, RelationsPage, RelationsQuery, ThreadsPage, ThreadsQuery } from './api';
+import { relationsPage, threadsPage } from './reads';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
@@ -49,6 +53,8 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private readonly queue: Job[] = [];
   private pumping = false;
   private draining = false;
+  /** Typing (in memory) and receipts; created with the schema. */
+  private ephemeral!: RoomEphemeral;
 
   constructor(ctx: DurableObjectState, env: HomeserverBindings) {
     super(ctx, env);
@@ -58,6 +64,9 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
+      this.ephemeral = new RoomEphemeral(this.store, this.dag, (fn) => ctx.storage.transactionSync(fn));
+      // Members may still show who was typing before the restart: clear it from the alarm.
+      if (this.ephemeral.staleTyping) await ctx.storage.setAlarm(Date.now());
     });
   }
 
@@ -88,6 +97,41 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       }
     }
     return new Promise((done) => this.enqueue({ kind: 'ingest', pdu, thirdParty, done }));
+  }
+
+  // ---- RPC: ephemeral data (typing, receipts; see ephemeral.ts) ------------------------------
+
+  async performTyping(input: TypingInput): Promise<RoomResult<object>> {
+    const denied = this.requireJoined(input.user_id);
+    if (denied) return denied;
+    const expiresAt = Date.now() + Math.max(input.timeout_ms, 0);
+    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) void this.drainOutbox();
+    const next = this.ephemeral.nextExpiry();
+    if (next !== undefined) await this.scheduleAlarm(next);
+    return { ok: true };
+  }
+
+  async performReceipt(input: ReceiptCommand): Promise<RoomResult<object>> {
+    const denied = this.requireJoined(input.user_id);
+    if (denied) return denied;
+    const e = this.store.getEvent(input.event_id);
+    if (!e || e.status !== 'accepted') return fail('M_NOT_FOUND', `Unknown event ${input.event_id}`);
+    if (this.ephemeral.putReceipt({ ...input, ts: Date.now() }, e.stream_ordering)) void this.drainOutbox();
+    return { ok: true };
+  }
+
+  private requireJoined(userId: string): RoomResult<object> | undefined {
+    if (!this.dag.roomId) return fail('M_NOT_FOUND', 'Unknown room.');
+    const id = this.dag.current.state.get(stateKeyOf('m.room.member', userId));
+    const content = id === undefined ? undefined : this.dag.event(id)?.content;
+    if (!isJsonObject(content) || content.membership !== 'join') return fail('M_FORBIDDEN', `${userId} is not in the room.`);
+    return undefined;
+  }
+
+  /** Have the alarm fire at `at` at the latest (one alarm serves the outbox retry and typing expiry). */
+  private async scheduleAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current <= Date.now() || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   // ---- RPC: queries -------------------------------------------------------------------------
@@ -206,8 +250,59 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     if (r.membership === 'invite' || r.membership === 'knock') {
       return { events: [], limited: false, prev_batch: r.to, state: [], invite_state: strippedState(this.store, this.dag.current.state, r.user_id) };
     }
-    const slice = syncRoom(this.store, this.dag.groups, { from: r.from, to: r.to, limit: Math.min(Math.max(r.limit, 0), 1000), full_state: r.full_state });
-    return { events: slice.events.map(record), limited: slice.limited, prev_batch: slice.prev_batch, state: slice.state.map(record) };
+    // Newly joined (from an invite, or again after leaving): the whole state and ephemeral data.
+    const fresh = r.membership === 'join' && r.from > 0 && membershipAt(this.store, this.dag.groups, r.from, r.user_id) !== 'join';
+    const slice = syncRoom(this.store, this.dag.groups, { from: r.from, to: r.to, limit: Math.min(Math.max(r.limit, 0), 1000), full_state: r.full_state || fresh });
+    const ephemeral = r.membership === 'join' && r.ephemeral_to !== undefined
+      ? { ephemeral: this.ephemeral.eventsFor({ user_id: r.user_id, from: fresh ? 0 : (r.ephemeral_from ?? 0), to: r.ephemeral_to }) }
+      : {};
+    return { events: slice.events.map(record), limited: slice.limited, prev_batch: slice.prev_batch, state: slice.state.map(record), ...ephemeral };
+  }
+
+  // ---- RPC: reads around events (context, relations, threads, timestamps; see reads.ts) ------
+
+  async getEventContext(q: EventContextQuery): Promise<EventContext | undefined> {
+    const e = this.store.getEvent(q.event_id);
+    if (!e || e.status !== 'accepted') return undefined;
+    // Bound the forward walk now, so `end` is exact even if events arrive meanwhile.
+    const newest = this.store.maxStreamOrdering();
+    const filter = q.filter ? { filter: q.filter } : {};
+    const before = await this.getTimeline({ dir: 'b', from: e.stream_ordering - 1, limit: q.before, ...filter });
+    const after = await this.getTimeline({ dir: 'f', from: e.stream_ordering, to: newest, limit: q.after, ...filter });
+    // Spec: "The state of the room at the last event returned".
+    const lastId = after.events.at(-1)?.event_id;
+    const group = lastId === undefined ? e.state_group : (this.store.getEvent(lastId)?.state_group ?? null);
+    const ids = group === null ? [] : toTriples(this.dag.groups.load(group)).map(([, , id]) => id);
+    const loaded = this.store.getEvents(ids);
+    return {
+      event: record(e),
+      events_before: before.events,
+      events_after: after.events,
+      start: before.end ?? 0,
+      end: after.end ?? newest,
+      state: ids.flatMap((id) => {
+        const s = loaded.get(id);
+        return s ? [record(s)] : [];
+      }),
+    };
+  }
+
+  async getRelations(q: RelationsQuery): Promise<RelationsPage | undefined> {
+    const page = relationsPage(this.store, { ...q, limit: Math.min(Math.max(q.limit, 1), 1000) });
+    return page && { events: page.events.map(record), ...(page.next !== undefined ? { next: page.next } : {}) };
+  }
+
+  async getThreads(q: ThreadsQuery): Promise<ThreadsPage> {
+    const page = threadsPage(this.store, { ...q, limit: Math.min(Math.max(q.limit, 1), 1000) });
+    return {
+      threads: page.threads.map((t) => ({ ...t, root: record(t.root), latest_event: record(t.latest_event) })),
+      ...(page.next !== undefined ? { next: page.next } : {}),
+    };
+  }
+
+  async getEventNearTimestamp(ts: number, dir: 'f' | 'b'): Promise<EventRecord | undefined> {
+    const e = this.store.eventNearTimestamp(ts, dir);
+    return e && record(e);
   }
 
   // ---- the write queue ----------------------------------------------------------------------
@@ -267,15 +362,18 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
               room_id: roomId,
               stream_ordering: n.stream_ordering,
               ...(n.membership ? { membership: n.membership } : {}),
+              // Every notification carries the current ephemeral position: a joining user thus
+              // learns where the room's typing and receipts stand (see ephemeral.ts).
+              ephemeral: Math.max(n.ephemeral, this.ephemeral.serial),
             }),
           ),
         );
         due.forEach((n, i) => {
-          if (results[i]!.status === 'fulfilled') this.store.deliveredUserNotification(n.user_id, n.stream_ordering);
+          if (results[i]!.status === 'fulfilled') this.store.deliveredUserNotification(n.user_id, n.stream_ordering, n.ephemeral);
         });
         if (results.some((r) => r.status === 'rejected')) {
           console.error('room: some user notifications failed; retrying by alarm');
-          await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+          await this.scheduleAlarm(Date.now() + OUTBOX_RETRY_MS);
           return;
         }
       }
@@ -284,8 +382,12 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     }
   }
 
+  /** Outbox retries, and typing that expired (or went stale with a restart). */
   override async alarm(): Promise<void> {
+    this.ephemeral.expireTyping(Date.now());
     await this.drainOutbox();
+    const next = this.ephemeral.nextExpiry();
+    if (next !== undefined) await this.scheduleAlarm(next);
   }
 
   private receive(pdu: JsonObject, thirdParty: ThirdPartyVerified): IngestResult {

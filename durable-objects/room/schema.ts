@@ -59,4 +59,23 @@ export const MIGRATIONS: readonly string[] = [
     membership TEXT
   );
   `,
+  `
+  -- Receipts (spec "Receipts"): the latest of each (user, receipt type, thread); thread_id ''
+  -- is an unthreaded receipt. event_ordering is the receipt's event's stream ordering (receipts
+  -- only move forwards); serial is the room's ephemeral stream position of the last change.
+  CREATE TABLE receipts (
+    user_id TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_ordering INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    serial INTEGER NOT NULL,
+    PRIMARY KEY (user_id, receipt_type, thread_id)
+  );
+  CREATE INDEX receipts_by_serial ON receipts(serial);
+
+  -- The ephemeral position (typing, receipts) a local user still has to be told about.
+  ALTER TABLE outbox_users ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -23,6 +23,17 @@ export interface StoredEvent {
   redacted_by: string | null;
 }
 
+export interface ReceiptRow extends Record<string, SqlStorageValue> {
+  user_id: string;
+  receipt_type: string;
+  /** '' for an unthreaded receipt. */
+  thread_id: string;
+  event_id: string;
+  event_ordering: number;
+  ts: number;
+  serial: number;
+}
+
 export interface NewEvent {
   event_id: string;
   type: string;
@@ -268,18 +279,49 @@ export class RoomStore {
     );
   }
 
-  dueUserNotifications(limit: number): { user_id: string; stream_ordering: number; membership: string | null }[] {
+  /** Due: tell `userId` that the room's ephemeral data (typing, receipts) moved to `serial`. */
+  queueUserEphemeral(userId: string, serial: number): void {
+    this.sql.exec(
+      `INSERT INTO outbox_users (user_id, stream_ordering, membership, ephemeral) VALUES (?, 0, NULL, ?)
+       ON CONFLICT (user_id) DO UPDATE SET ephemeral = MAX(ephemeral, excluded.ephemeral)`,
+      userId, serial,
+    );
+  }
+
+  dueUserNotifications(limit: number): { user_id: string; stream_ordering: number; membership: string | null; ephemeral: number }[] {
     return this.sql
-      .exec<{ user_id: string; stream_ordering: number; membership: string | null }>(
-        'SELECT user_id, stream_ordering, membership FROM outbox_users ORDER BY stream_ordering LIMIT ?',
+      .exec<{ user_id: string; stream_ordering: number; membership: string | null; ephemeral: number }>(
+        'SELECT user_id, stream_ordering, membership, ephemeral FROM outbox_users ORDER BY stream_ordering LIMIT ?',
         limit,
       )
       .toArray();
   }
 
-  /** Remove a delivered notification unless a newer one replaced it meanwhile. */
-  deliveredUserNotification(userId: string, streamOrdering: number): void {
-    this.sql.exec('DELETE FROM outbox_users WHERE user_id = ? AND stream_ordering = ?', userId, streamOrdering);
+  /** Remove a delivered notification unless a newer one (events or ephemeral) replaced it meanwhile. */
+  deliveredUserNotification(userId: string, streamOrdering: number, ephemeral = 0): void {
+    this.sql.exec('DELETE FROM outbox_users WHERE user_id = ? AND stream_ordering = ? AND ephemeral = ?', userId, streamOrdering, ephemeral);
+  }
+
+  // ---- receipts -----------------------------------------------------------------------------
+
+  getReceipt(userId: string, receiptType: string, threadId: string): ReceiptRow | undefined {
+    return this.sql
+      .exec<ReceiptRow>('SELECT * FROM receipts WHERE user_id = ? AND receipt_type = ? AND thread_id = ?', userId, receiptType, threadId)
+      .toArray()[0];
+  }
+
+  putReceipt(r: ReceiptRow): void {
+    this.sql.exec(
+      `INSERT INTO receipts (user_id, receipt_type, thread_id, event_id, event_ordering, ts, serial) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, receipt_type, thread_id) DO UPDATE SET event_id = excluded.event_id,
+         event_ordering = excluded.event_ordering, ts = excluded.ts, serial = excluded.serial`,
+      r.user_id, r.receipt_type, r.thread_id, r.event_id, r.event_ordering, r.ts, r.serial,
+    );
+  }
+
+  /** Receipts changed in (after, upTo] of the ephemeral stream. */
+  receiptsBetween(after: number, upTo: number): ReceiptRow[] {
+    return this.sql.exec<ReceiptRow>('SELECT * FROM receipts WHERE serial > ? AND serial <= ? ORDER BY serial', after, upTo).toArray();
   }
 
   // ---- timeline reads (accepted events only) ------------------------------------------------
@@ -320,4 +362,78 @@ export class RoomStore {
         .toArray()[0]?.state_group ?? null
     );
   }
+
+  // ---- relations, threads, timestamps (reads over the stored JSON) --------------------------
+  // No index table yet: these read `content.m.relates_to` with json_extract, a scan of the
+  // room's events. Redacted events are stored redacted, so they drop out of relations by themselves.
+
+  /**
+   * Accepted events whose `content.m.relates_to.event_id` is `parentId` (optionally with this
+   * `rel_type` and event type), with `after < stream_ordering <= upTo`, in `order`.
+   */
+  relatedEvents(
+    parentId: string, relType: string | null, eventType: string | null,
+    after: number, upTo: number, order: 'asc' | 'desc', limit: number,
+  ): StoredEvent[] {
+    return this.sql
+      .exec<EventRow>(
+        `SELECT * FROM events WHERE status = 'accepted'
+           AND json_extract(json, '$.content."m.relates_to".event_id') = ?
+           AND (? IS NULL OR json_extract(json, '$.content."m.relates_to".rel_type') = ?)
+           AND (? IS NULL OR type = ?)
+           AND stream_ordering > ? AND stream_ordering <= ?
+         ORDER BY stream_ordering ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
+        parentId, relType, relType, eventType, eventType, after, upTo, limit,
+      )
+      .toArray()
+      .map(toStoredEvent);
+  }
+
+  /**
+   * Threads (accepted roots with accepted `m.thread` children) whose latest child has stream
+   * ordering ≤ `atOrBelow`, latest first; only those `userId` took part in when `participatedOnly`.
+   */
+  threads(userId: string, participatedOnly: boolean, atOrBelow: number, limit: number): ThreadRow[] {
+    return this.sql
+      .exec<ThreadRow>(
+        `SELECT t.root_id AS root_id, t.latest AS latest, t.count AS count,
+                (SELECT event_id FROM events WHERE stream_ordering = t.latest) AS latest_event_id,
+                (t.replied OR r.sender = ?) AS participated
+         FROM (SELECT json_extract(json, '$.content."m.relates_to".event_id') AS root_id,
+                      MAX(stream_ordering) AS latest, COUNT(*) AS count, MAX(sender = ?) AS replied
+               FROM events
+               WHERE status = 'accepted' AND json_extract(json, '$.content."m.relates_to".rel_type') = 'm.thread'
+               GROUP BY root_id) t
+         JOIN events r ON r.event_id = t.root_id AND r.status = 'accepted'
+         WHERE t.latest <= ? AND (? = 0 OR t.replied OR r.sender = ?)
+         ORDER BY t.latest DESC LIMIT ?`,
+        userId, userId, atOrBelow, participatedOnly ? 1 : 0, userId, limit,
+      )
+      .toArray()
+      .map((r) => ({ ...r, participated: Number(r.participated) }));
+  }
+
+  /** The accepted event closest to `ts` at or after it (`f`) or at or before it (`b`). */
+  eventNearTimestamp(ts: number, dir: 'f' | 'b'): StoredEvent | undefined {
+    const row = this.sql
+      .exec<EventRow>(
+        dir === 'f'
+          ? `SELECT * FROM events WHERE status = 'accepted' AND origin_server_ts >= ? ORDER BY origin_server_ts, stream_ordering LIMIT 1`
+          : `SELECT * FROM events WHERE status = 'accepted' AND origin_server_ts <= ? ORDER BY origin_server_ts DESC, stream_ordering DESC LIMIT 1`,
+        ts,
+      )
+      .toArray()[0];
+    return row ? toStoredEvent(row) : undefined;
+  }
+}
+
+/** One thread of `RoomStore.threads`. */
+export interface ThreadRow extends Record<string, SqlStorageValue> {
+  root_id: string;
+  /** Stream ordering of the latest child. */
+  latest: number;
+  count: number;
+  latest_event_id: string;
+  /** 1 if the user sent the root or a child. */
+  participated: number;
 }

@@ -7,7 +7,7 @@
  */
 import { isJsonObject } from '../../core/canonical-json';
 import type { StateGroups, StateMap } from './state';
-import { parseStateKey } from './state';
+import { parseStateKey, stateKey } from './state';
 import type { RoomStore, StoredEvent } from './store';
 
 export interface SyncRoomQuery {
@@ -35,6 +35,16 @@ export interface SyncRoomSlice {
 function stateAt(store: RoomStore, groups: StateGroups, position: number): StateMap {
   const group = position > 0 ? store.stateGroupAtPosition(position) : null;
   return group === null ? new Map() : groups.load(group);
+}
+
+/**
+ * The user's membership at `position`. A room the user joined since their last sync (from an
+ * invite, or after leaving) is new to them: they get its whole state, as in an initial sync.
+ */
+export function membershipAt(store: RoomStore, groups: StateGroups, position: number, userId: string): string | undefined {
+  const id = stateAt(store, groups, position).get(stateKey('m.room.member', userId));
+  const content = id === undefined ? undefined : store.getEvent(id)?.pdu.content;
+  return isJsonObject(content) && typeof content.membership === 'string' ? content.membership : undefined;
 }
 
 export function syncRoom(store: RoomStore, groups: StateGroups, q: SyncRoomQuery): SyncRoomSlice {

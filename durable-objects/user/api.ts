@@ -66,6 +66,8 @@ export interface RoomNotification {
   stream_ordering: number;
   /** The user's membership after that event, when it changed or is known. */
   membership?: string;
+  /** The room's ephemeral position (typing, receipts) at the time; see durable-objects/room/ephemeral.ts. */
+  ephemeral?: number;
 }
 
 /** One account-data event: global when `room_id` is null. */
@@ -173,6 +175,9 @@ export interface SyncRoom {
   from: number;
   /** Room stream ordering reported at `upTo` (inclusive end of the timeline). */
   to: number;
+  /** The room's ephemeral positions reported at `since` and at `upTo` (typing, receipts in between). */
+  ephemeral_from: number;
+  ephemeral_to: number;
 }
 
 /** The user `userId`'s object, typed by `UserApi` (the interface is the contract, as for rooms). */

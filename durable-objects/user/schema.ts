@@ -71,4 +71,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX account_data_by_pos ON account_data(pos);
   `,
+  `
+  -- The room's ephemeral position (typing, receipts) each notification reported, alongside its
+  -- event position: /sync asks a room for ephemeral changes between the two positions seen.
+  ALTER TABLE room_memberships ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE room_stream ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

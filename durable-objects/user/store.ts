@@ -4,7 +4,7 @@
  */
 import type { JsonObject, JsonValue } from '../../core/canonical-json';
 import { MIGRATIONS } from './schema';
-import type { AccountDataEntry, Device } from './api';
+import type { AccountDataEntry, Device, SyncRoom } from './api';
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -169,24 +169,31 @@ export class UserStore {
   // ---- room activity ------------------------------------------------------------------------
 
   /** The room's latest reported position and membership, if it ever reported. */
-  getRoomMembership(roomId: string): { membership: string; stream_ordering: number } | undefined {
+  getRoomMembership(roomId: string): { membership: string; stream_ordering: number; ephemeral: number } | undefined {
     return this.sql
-      .exec<{ membership: string; stream_ordering: number }>('SELECT membership, stream_ordering FROM room_memberships WHERE room_id = ?', roomId)
+      .exec<{ membership: string; stream_ordering: number; ephemeral: number }>(
+        'SELECT membership, stream_ordering, ephemeral FROM room_memberships WHERE room_id = ?',
+        roomId,
+      )
       .toArray()[0];
   }
 
-  setRoomMembership(roomId: string, membership: string, streamOrdering: number): void {
+  setRoomMembership(roomId: string, membership: string, streamOrdering: number, ephemeral = 0): void {
     this.sql.exec(
-      `INSERT INTO room_memberships (room_id, membership, stream_ordering) VALUES (?, ?, ?)
-       ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership, stream_ordering = excluded.stream_ordering`,
-      roomId, membership, streamOrdering,
+      `INSERT INTO room_memberships (room_id, membership, stream_ordering, ephemeral) VALUES (?, ?, ?, ?)
+       ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership, stream_ordering = excluded.stream_ordering,
+         ephemeral = excluded.ephemeral`,
+      roomId, membership, streamOrdering, ephemeral,
     );
   }
 
   /** Append a notification to the user's room stream; returns its position. */
-  appendRoomStream(roomId: string, roomStreamOrdering: number): number {
+  appendRoomStream(roomId: string, roomStreamOrdering: number, ephemeral = 0): number {
     return this.sql
-      .exec<{ pos: number }>('INSERT INTO room_stream (room_id, room_stream_ordering) VALUES (?, ?) RETURNING pos', roomId, roomStreamOrdering)
+      .exec<{ pos: number }>(
+        'INSERT INTO room_stream (room_id, room_stream_ordering, ephemeral) VALUES (?, ?, ?) RETURNING pos',
+        roomId, roomStreamOrdering, ephemeral,
+      )
       .one().pos;
   }
 
@@ -216,19 +223,24 @@ export class UserStore {
    * `since` (0 if none) and the newest one reported up to `upTo`; only rooms that changed in
    * (since, upTo] unless `all`.
    */
-  syncRooms(since: number, upTo: number, all: boolean): { room_id: string; membership: string; from: number; to: number }[] {
+  syncRooms(since: number, upTo: number, all: boolean): SyncRoom[] {
     return this.sql
-      .exec<{ room_id: string; membership: string; from_ordering: number | null; to_ordering: number | null }>(
+      .exec<{ room_id: string; membership: string; from_ordering: number | null; to_ordering: number | null; from_ephemeral: number | null; to_ephemeral: number | null }>(
         `SELECT m.room_id AS room_id, m.membership AS membership,
            (SELECT MAX(room_stream_ordering) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS from_ordering,
-           (SELECT MAX(room_stream_ordering) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS to_ordering
+           (SELECT MAX(room_stream_ordering) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS to_ordering,
+           (SELECT MAX(ephemeral) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS from_ephemeral,
+           (SELECT MAX(ephemeral) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS to_ephemeral
          FROM room_memberships m
          WHERE ? OR EXISTS (SELECT 1 FROM room_stream s WHERE s.room_id = m.room_id AND s.pos > ? AND s.pos <= ?)
          ORDER BY m.room_id`,
-        since, upTo, all ? 1 : 0, since, upTo,
+        since, upTo, since, upTo, all ? 1 : 0, since, upTo,
       )
       .toArray()
-      .map((r) => ({ room_id: r.room_id, membership: r.membership, from: r.from_ordering ?? 0, to: r.to_ordering ?? 0 }));
+      .map((r) => ({
+        room_id: r.room_id, membership: r.membership, from: r.from_ordering ?? 0, to: r.to_ordering ?? 0,
+        ephemeral_from: r.from_ephemeral ?? 0, ephemeral_to: r.to_ephemeral ?? 0,
+      }));
   }
 
   // ---- filters ------------------------------------------------------------------------------

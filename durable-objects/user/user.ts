@@ -227,11 +227,14 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
     const store = this.store;
     const known = store.getRoomMembership(n.room_id);
     const membership = n.membership ?? known?.membership;
-    if (known && n.stream_ordering <= known.stream_ordering && membership === known.membership) return;
-    if (!membership) return;
+    const ephemeral = Math.max(n.ephemeral ?? 0, known?.ephemeral ?? 0);
+    const newEvents = !known || n.stream_ordering > known.stream_ordering || membership !== known.membership;
+    // Ephemeral news (typing, receipts) matters only to a joined member.
+    const newEphemeral = membership === 'join' && ephemeral > (known?.ephemeral ?? 0);
+    if (!membership || (!newEvents && !newEphemeral)) return;
     this.ctx.storage.transactionSync(() => {
-      store.setRoomMembership(n.room_id, membership, Math.max(n.stream_ordering, known?.stream_ordering ?? 0));
-      store.appendRoomStream(n.room_id, n.stream_ordering);
+      store.setRoomMembership(n.room_id, membership, Math.max(n.stream_ordering, known?.stream_ordering ?? 0), ephemeral);
+      store.appendRoomStream(n.room_id, n.stream_ordering, ephemeral);
     });
     this.wakeWaiters();
   }

@@ -11,6 +11,7 @@ export interface SyncJoinedRoom {
   timeline: { events: ClientEvent[]; limited: boolean; prev_batch?: string };
   state: { events: ClientEvent[] };
   account_data: { events: AccountDataEvent[] };
+  ephemeral: { events: AccountDataEvent[] };
 }
 
 export interface SyncBody {

@@ -2,8 +2,9 @@
  * matrix-js-sdk (the npm package, unmodified, in Node) against `npm start` over HTTP: two users
  * register, one creates a room and invites the other, who joins; they exchange messages and each
  * client's live timeline holds every message exactly once, in order; a retried send with the
- * same transaction ID gives the same event ID. (The Client-Server issue extends this to 200
- * messages with edits, redactions, typing and receipts, across a limited timeline.)
+ * same transaction ID gives the same event ID; one client sees the other's typing notification
+ * and read receipt. (The Client-Server issue extends this to 200 messages with edits and
+ * redactions across a limited timeline.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from 'matrix-js-sdk';
@@ -79,6 +80,15 @@ function until(client: sdk.MatrixClient, check: () => boolean, what: string, ms 
   });
 }
 
+/** `promise`, or a rejection naming `what` after 20 s. */
+function within(promise: Promise<void>, what: string, ms = 20_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const bodies = (client: sdk.MatrixClient, roomId: string) =>
   (client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [])
     .filter((e) => e.getType() === 'm.room.message' && e.getId()?.startsWith('$'))
@@ -115,5 +125,35 @@ describe('matrix-js-sdk against npm start', () => {
     const first = await carol.http.authedRequest<{ event_id: string }>(sdk.Method.Put, path, undefined, { msgtype: 'm.text', body: 'once' });
     const again = await carol.http.authedRequest<{ event_id: string }>(sdk.Method.Put, path, undefined, { msgtype: 'm.text', body: 'once' });
     expect(again.event_id).toBe(first.event_id);
+  });
+
+  it('one client sees the other type and read a message', async () => {
+    const stamp = Date.now().toString(36);
+    const alice = await newClient(`dana${stamp}`);
+    const bob = await newClient(`erin${stamp}`);
+    const { room_id: roomId } = await alice.createRoom({ name: 'ephemeral', invite: [bob.getUserId()!] });
+    await until(bob, () => bob.getRoom(roomId)?.getMyMembership() === 'invite', 'the invite');
+    await bob.joinRoom(roomId);
+    await until(alice, () => alice.getRoom(roomId)?.getMember(bob.getUserId()!)?.membership === 'join', "bob's join");
+
+    const aliceId = alice.getUserId()!;
+    const typing = new Promise<void>((resolve) => {
+      bob.on(sdk.RoomMemberEvent.Typing, (_event, member) => {
+        if (member.roomId === roomId && member.userId === aliceId && member.typing) resolve();
+      });
+    });
+    await alice.sendTyping(roomId, true, 30_000);
+    await within(typing, 'the typing notification');
+
+    const { event_id: eventId } = await bob.sendTextMessage(roomId, 'read this');
+    await until(alice, () => alice.getRoom(roomId)?.findEventById(eventId) !== undefined, 'the message at alice');
+    const read = new Promise<void>((resolve) => {
+      const check = () => {
+        if (bob.getRoom(roomId)?.getUsersReadUpTo(bob.getRoom(roomId)!.findEventById(eventId)!).includes(aliceId)) resolve();
+      };
+      bob.on(sdk.RoomEvent.Receipt, check);
+    });
+    await alice.sendReadReceipt(alice.getRoom(roomId)!.findEventById(eventId)!);
+    await within(read, 'the read receipt');
   });
 });

@@ -13,15 +13,26 @@
  * account-data position 0: all account data once more). Long-polls wait in the user's object
  * and are woken by the next room notification or account-data write (no polling).
  *
+ * Ephemeral events (`m.typing`, `m.receipt`) ride on the room stream, so the token needs no
+ * third part. Each Room object numbers its typing and receipt changes with its own ephemeral
+ * position (durable-objects/room/ephemeral.ts) and tells its local joined members through the
+ * same outbox as events; every notification carries the room's current ephemeral position and
+ * the user's object records it in its room stream next to the event position. A sync from a to
+ * b therefore also knows, per room, the ephemeral positions seen at a and at b, and the room
+ * returns the receipts changed in between (each once, at its latest; `m.read.private` only to
+ * its owner) and the typing set if it changed in between. A first sync of a room (position 0)
+ * gets the current typing set and the latest receipts. Typing or a receipt wakes long-polls
+ * like an event does, since it appends to the same stream.
+ *
  * Covered: rooms (join, invite, leave) with their timelines and state, global and per-room
  * account data. Filters, inline JSON or a stored filter ID: `room.rooms`/`not_rooms`,
  * `room.include_leave`, `room.timeline.limit`, and the `types`/`not_types`/`senders`/
  * `not_senders` of `room.timeline`, `room.state`, `room.account_data` and `account_data`.
  * The Room object applies only the limit; the event filters are applied here, after the
  * fetch, so a filtered timeline may hold fewer than `limit` events while `limited` and
- * `prev_batch` still describe the unfiltered page. Ephemeral events, presence, to-device and
- * device lists, `event_fields`, `event_format` and `lazy_load_members` come with their own
- * increments.
+ * `prev_batch` still describe the unfiltered page. `room.ephemeral` filters by type only.
+ * Presence, to-device and device lists, `event_fields`, `event_format` and `lazy_load_members`
+ * come with their own increments.
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
@@ -69,6 +80,7 @@ interface SyncFilter {
   state?: TimelineFilter;
   accountData?: TimelineFilter;
   roomAccountData?: TimelineFilter;
+  ephemeral?: TimelineFilter;
 }
 
 /** The parts of a (validated) `Filter` this endpoint applies. */
@@ -84,7 +96,7 @@ function syncFilterOf(filter: JsonObject | undefined): SyncFilter {
   const notRooms = strings(room.not_rooms);
   if (rooms) out.rooms = rooms;
   if (notRooms) out.notRooms = notRooms;
-  const parts = { timeline: room.timeline, state: room.state, roomAccountData: room.account_data, accountData: filter.account_data } as const;
+  const parts = { timeline: room.timeline, state: room.state, roomAccountData: room.account_data, accountData: filter.account_data, ephemeral: room.ephemeral } as const;
   for (const [key, value] of Object.entries(parts) as [keyof typeof parts, (typeof parts)[keyof typeof parts]][]) {
     const f = eventFilterOf(value);
     if (f) out[key] = f;
@@ -98,9 +110,13 @@ const roomPasses = (f: SyncFilter, roomId: string) => !f.notRooms?.includes(room
 const eventPasses = (f: TimelineFilter | undefined, e: EventRecord) =>
   matchesFilter(f, typeof e.pdu.type === 'string' ? e.pdu.type : '', typeof e.pdu.sender === 'string' ? e.pdu.sender : '');
 
+/** Whether an event without a sender (account data, ephemeral) passes a filter's types. */
+const typePasses = (f: TimelineFilter | undefined, e: { type?: unknown }) =>
+  matchesFilter(f && { ...f, senders: undefined, not_senders: undefined }, typeof e.type === 'string' ? e.type : '', '');
+
 /** Account data as sync events, filtered by type (account data has no sender). */
 const accountDataEvents = (entries: readonly AccountDataEntry[], f: TimelineFilter | undefined) =>
-  entries.filter((e) => matchesFilter(f && { ...f, senders: undefined, not_senders: undefined }, e.type, '')).map((e): JsonObject => ({ type: e.type, content: e.content }));
+  entries.filter((e) => typePasses(f, e)).map((e): JsonObject => ({ type: e.type, content: e.content }));
 
 /** Run `task` over `items`, at most `limit` at a time, keeping order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -124,7 +140,7 @@ function joinedRoom(roomId: string, r: SyncRoomResponse, filter: SyncFilter, acc
       prev_batch: streamToken(r.prev_batch),
     },
     state: { events: r.state.filter((e) => eventPasses(filter.state, e)).map((e) => toClientEvent(e, roomId)) },
-    ephemeral: { events: [] },
+    ephemeral: { events: (r.ephemeral ?? []).filter((e) => typePasses(filter.ephemeral, e)) },
     account_data: { events: accountData },
   };
 }
@@ -132,7 +148,7 @@ function joinedRoom(roomId: string, r: SyncRoomResponse, filter: SyncFilter, acc
 /** Whether an incremental sync has nothing to say about a joined room (after filtering). */
 function isEmptyJoin(room: JsonObject): boolean {
   const count = (part: unknown) => (isJsonObject(part) && Array.isArray(part.events) ? part.events.length : 0);
-  return count(room.timeline) + count(room.state) + count(room.account_data) === 0;
+  return count(room.timeline) + count(room.state) + count(room.account_data) + count(room.ephemeral) === 0;
 }
 
 export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken(), async (c) => {
@@ -176,6 +192,8 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
       to: r.to,
       limit: filter.timelineLimit,
       full_state: fullState,
+      ephemeral_from: r.ephemeral_from,
+      ephemeral_to: r.ephemeral_to,
     }),
   );
 

@@ -1,0 +1,146 @@
+/**
+ * @module The room's ephemeral data (spec v1.16, Client-Server API "Typing Notifications" and
+ * "Receipts"): who is typing, kept in memory only, and the latest receipts, persisted.
+ *
+ * Every change takes the next position of the room's ephemeral stream (`serial`, persisted in
+ * `meta`) and queues, in the same transaction, an outbox row for the local users who must hear
+ * of it (every local joined member; only the owner for an `m.read.private` receipt). The outbox
+ * delivers the serial to the users' objects, which record it in their room stream, so /sync
+ * asks the room for what changed in (serial the user had, serial now]: receipts whose serial is
+ * in that range, and the typing set when its last change is in it. A restart forgets who was
+ * typing; if anyone was, the room publishes an empty set from its next alarm.
+ */
+import type { JsonObject } from '../../core/canonical-json';
+import type { RoomDag } from './dag';
+import type { ReceiptRow, RoomStore } from './store';
+
+const SERIAL = 'ephemeral_serial';
+/** Set while the typing set is non-empty, so a restart knows members may see a stale one. */
+const TYPING_ACTIVE = 'typing_active';
+
+export interface ReceiptInput {
+  user_id: string;
+  receipt_type: 'm.read' | 'm.read.private';
+  event_id: string;
+  /** Absent: unthreaded; `main` or a thread root's event ID. */
+  thread_id?: string;
+  ts: number;
+}
+
+/** What one room adds to a joined member's /sync `ephemeral.events`. */
+export interface EphemeralQuery {
+  user_id: string;
+  /** Ephemeral position the user already had (exclusive); 0: everything current. */
+  from: number;
+  /** Ephemeral position to report up to (inclusive). */
+  to: number;
+}
+
+export class RoomEphemeral {
+  serial: number;
+  /** user ID → when their typing expires (ms since the epoch). */
+  private readonly typing = new Map<string, number>();
+  /** Ephemeral position of the typing set's last change (0: none since the object started). */
+  private typingSerial = 0;
+  /** The typing set members may hold from before a restart, to clear. */
+  staleTyping: boolean;
+
+  constructor(
+    private readonly store: RoomStore,
+    private readonly dag: RoomDag,
+    private readonly transaction: <T>(fn: () => T) => T,
+  ) {
+    this.serial = Number(store.getMeta(SERIAL) ?? 0);
+    this.staleTyping = store.getMeta(TYPING_ACTIVE) === '1';
+  }
+
+  /** Set or clear `userId`'s typing; returns whether the set changed (and members were told). */
+  setTyping(userId: string, typing: boolean, expiresAt: number): boolean {
+    const had = this.typing.has(userId);
+    if (typing) this.typing.set(userId, expiresAt);
+    else this.typing.delete(userId);
+    if (had === typing) return false;
+    this.publishTyping();
+    return true;
+  }
+
+  /** Drop typing entries expired at `now` (and a stale set after a restart); whether anything changed. */
+  expireTyping(now: number): boolean {
+    let changed = this.staleTyping;
+    for (const [userId, expiresAt] of this.typing) {
+      if (expiresAt <= now) {
+        this.typing.delete(userId);
+        changed = true;
+      }
+    }
+    if (changed) this.publishTyping();
+    return changed;
+  }
+
+  /** The earliest typing expiry, if anyone is typing. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const t of this.typing.values()) if (next === undefined || t < next) next = t;
+    return next;
+  }
+
+  private publishTyping(): void {
+    this.transaction(() => {
+      const serial = this.next();
+      this.typingSerial = serial;
+      this.staleTyping = false;
+      this.store.setMeta(TYPING_ACTIVE, this.typing.size > 0 ? '1' : '0');
+      for (const userId of this.dag.localJoinedMembers()) this.store.queueUserEphemeral(userId, serial);
+    });
+  }
+
+  /**
+   * Store a receipt unless the user already has one of that type and thread at or after its
+   * event (receipts only move forwards); returns whether it changed anything.
+   */
+  putReceipt(r: ReceiptInput, eventOrdering: number): boolean {
+    const threadId = r.thread_id ?? '';
+    const old = this.store.getReceipt(r.user_id, r.receipt_type, threadId);
+    if (old && old.event_ordering >= eventOrdering) return false;
+    this.transaction(() => {
+      const serial = this.next();
+      this.store.putReceipt({ user_id: r.user_id, receipt_type: r.receipt_type, thread_id: threadId, event_id: r.event_id, event_ordering: eventOrdering, ts: r.ts, serial });
+      // A private receipt is its owner's alone.
+      const to = r.receipt_type === 'm.read.private' ? [r.user_id] : this.dag.localJoinedMembers();
+      for (const userId of to) this.store.queueUserEphemeral(userId, serial);
+    });
+    return true;
+  }
+
+  /** `m.typing` and `m.receipt` events for `q.user_id`, for changes in (from, to]. */
+  eventsFor(q: EphemeralQuery): JsonObject[] {
+    const out: JsonObject[] = [];
+    // The typing set is a snapshot: sent when it changed in the range (once, at its latest),
+    // and on a first sync of the room when someone is typing.
+    if (this.typingSerial > q.from && this.typingSerial <= q.to && (q.from > 0 || this.typing.size > 0)) {
+      out.push({ type: 'm.typing', content: { user_ids: [...this.typing.keys()] } });
+    }
+    const receipts = q.to > q.from ? this.store.receiptsBetween(q.from, q.to) : [];
+    const content = receiptContent(receipts.filter((r) => r.receipt_type !== 'm.read.private' || r.user_id === q.user_id));
+    if (content) out.push({ type: 'm.receipt', content });
+    return out;
+  }
+
+  private next(): number {
+    this.serial += 1;
+    this.store.setMeta(SERIAL, String(this.serial));
+    return this.serial;
+  }
+}
+
+/** Spec `m.receipt` content: `{event_id: {receipt_type: {user_id: {ts, thread_id?}}}}`; undefined when empty. */
+function receiptContent(rows: readonly ReceiptRow[]): JsonObject | undefined {
+  if (rows.length === 0) return undefined;
+  const content: Record<string, Record<string, Record<string, JsonObject>>> = {};
+  for (const r of rows) {
+    const byType = (content[r.event_id] ??= {});
+    const byUser = (byType[r.receipt_type] ??= {});
+    byUser[r.user_id] = r.thread_id === '' ? { ts: r.ts } : { ts: r.ts, thread_id: r.thread_id };
+  }
+  return content;
+}
