@@ -42,6 +42,8 @@ const MAX_BATCH = 128;
 /** Notifications delivered per outbox round, and the retry delay after a failed delivery. */
 const OUTBOX_BATCH = 50;
 const OUTBOX_RETRY_MS = 1_000;
+/** Delivered outbox rows are deleted with the next write, or after this long without one. */
+const OUTBOX_FLUSH_MS = 2_000;
 
 type LocalJob = LocalRequest & { done: (r: SendResult) => void };
 type Job = LocalJob | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void };
@@ -53,6 +55,9 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private readonly queue: Job[] = [];
   private pumping = false;
   private draining = false;
+  /** Outbox rows delivered and not yet deleted: user ID -> the positions delivered. */
+  private readonly delivered = new Map<string, { stream_ordering: number; ephemeral: number }>();
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   /** Typing (in memory) and receipts; created with the schema. */
   private ephemeral!: RoomEphemeral;
 
@@ -353,7 +358,14 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     this.draining = true;
     try {
       for (;;) {
-        const due = this.store.dueUserNotifications(OUTBOX_BATCH);
+        // Rows delivered but not yet deleted (see flushDelivered) are skipped.
+        const due = this.store
+          .dueUserNotifications(OUTBOX_BATCH + this.delivered.size)
+          .filter((n) => {
+            const d = this.delivered.get(n.user_id);
+            return !d || d.stream_ordering !== n.stream_ordering || d.ephemeral !== n.ephemeral;
+          })
+          .slice(0, OUTBOX_BATCH);
         if (due.length === 0) return;
         const roomId = this.dag.roomId!;
         const results = await Promise.allSettled(
@@ -369,8 +381,9 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
           ),
         );
         due.forEach((n, i) => {
-          if (results[i]!.status === 'fulfilled') this.store.deliveredUserNotification(n.user_id, n.stream_ordering, n.ephemeral);
+          if (results[i]!.status === 'fulfilled') this.delivered.set(n.user_id, { stream_ordering: n.stream_ordering, ephemeral: n.ephemeral });
         });
+        this.scheduleFlush();
         if (results.some((r) => r.status === 'rejected')) {
           console.error('room: some user notifications failed; retrying by alarm');
           await this.scheduleAlarm(Date.now() + OUTBOX_RETRY_MS);
@@ -380,6 +393,25 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * Delete delivered outbox rows. This runs inside the next write transaction (or after a
+   * short idle delay) rather than as a write of its own after every delivery: a separate write
+   * would hold back this object's next responses until it is stored. Should the object stop
+   * before the deletion, the rows are delivered again, which users' objects ignore.
+   */
+  private flushDelivered(): void {
+    for (const [userId, d] of this.delivered) this.store.deliveredUserNotification(userId, d.stream_ordering, d.ephemeral);
+    this.delivered.clear();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined || this.delivered.size === 0) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.delivered.size > 0) this.ctx.storage.transactionSync(() => this.flushDelivered());
+    }, OUTBOX_FLUSH_MS);
   }
 
   /** Outbox retries, and typing that expired (or went stale with a restart). */
@@ -450,7 +482,10 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         }),
       );
 
-      const orderings = this.ctx.storage.transactionSync(() => plans.map((p) => writeLocal(this.dag, p)));
+      const orderings = this.ctx.storage.transactionSync(() => {
+        this.flushDelivered();
+        return plans.map((p) => writeLocal(this.dag, p));
+      });
       plans.forEach((p, i) => results.set(p.request as LocalJob, { ok: true, event_id: p.event_id, stream_ordering: orderings[i]! }));
     } catch (e) {
       // Nothing of the batch was written (the transaction rolled back): reload and report.
