@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { importTs } from './import-ts.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -84,15 +85,6 @@ export function homeserverBindings(overrides) {
 }
 
 /** Load workers/shared/config.ts in Node, so `npm start` checks config with the workers' parser. */
-export async function loadConfigParser() {
-  const result = await build({
-    entryPoints: [path.join(ROOT, 'workers/shared/config.ts')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'node',
-    logLevel: 'silent',
-  });
-  const url = `data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString('base64')}`;
-  return import(url);
+export function loadConfigParser() {
+  return importTs(path.join(ROOT, 'workers/shared/config.ts'));
 }

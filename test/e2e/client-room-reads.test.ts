@@ -3,49 +3,14 @@
  * timestamp_to_event and reports, each response body checked against the spec v1.16 OpenAPI
  * schema of its operation and status.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { responseValidator } from './openapi';
-import { startInstance, type Instance } from './instance';
+import { describe, expect, it } from 'vitest';
+import { specClient, useInstance } from './spec-client';
 
-let instance: Instance;
-beforeAll(async () => {
-  instance = await startInstance();
-});
-afterAll(async () => {
-  await instance?.stop();
-});
+const { request, register } = specClient(useInstance());
 
 const V3 = '/_matrix/client/v3';
 const V1 = '/_matrix/client/v1';
 const enc = encodeURIComponent;
-
-/** Send a request and validate the response against the spec operation `template`. */
-async function request(method: string, template: string, opts: { path?: string; token?: string; body?: unknown; expect: number }): Promise<any> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  const res = await fetch(`${instance.base}${opts.path ?? template}`, {
-    method,
-    headers,
-    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-  });
-  const body = (await res.json()) as unknown;
-  expect(res.status, `${method} ${opts.path ?? template}: ${JSON.stringify(body)}`).toBe(opts.expect);
-  let check: (body: unknown) => void;
-  try {
-    check = responseValidator('client-server', method.toLowerCase(), template, opts.expect);
-  } catch (e) {
-    // An error status the spec lists without a schema (or not at all): the standard error shape.
-    if (opts.expect < 400 || !/no JSON schema/.test(String(e))) throw e;
-    expect(body).toEqual({ errcode: expect.stringMatching(/^M_/), error: expect.any(String) });
-    return body;
-  }
-  check(body);
-  return body;
-}
-
-async function register(username: string): Promise<{ user_id: string; access_token: string }> {
-  return request('POST', `${V3}/register`, { body: { username, password: 'e2e password', auth: { type: 'm.login.dummy' } }, expect: 200 });
-}
 
 describe('reads around events over HTTP, schema-checked', () => {
   it('context, relations, threads, timestamp_to_event and reports', async () => {
