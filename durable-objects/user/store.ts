@@ -3,6 +3,7 @@
  * callers group writes inside `ctx.storage.transactionSync`.
  */
 import type { JsonObject, JsonValue } from '../../core/canonical-json';
+import { applyMigrations } from '../shared/migrations';
 import { MIGRATIONS } from './schema';
 import type { AccountDataEntry, Device, SyncRoom } from './api';
 
@@ -44,12 +45,7 @@ export class UserStore {
 
   /** Apply pending migrations (call inside `transactionSync`). */
   migrate(): void {
-    this.sql.exec('CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)');
-    const row = this.sql.exec<{ version: number }>('SELECT version FROM _schema').toArray()[0];
-    const current = row?.version ?? 0;
-    for (let v = current; v < MIGRATIONS.length; v++) this.sql.exec(MIGRATIONS[v]!);
-    if (!row) this.sql.exec('INSERT INTO _schema (version) VALUES (?)', MIGRATIONS.length);
-    else if (current < MIGRATIONS.length) this.sql.exec('UPDATE _schema SET version = ?', MIGRATIONS.length);
+    applyMigrations(this.sql, MIGRATIONS);
   }
 
   // ---- account ------------------------------------------------------------------------------
