@@ -11,7 +11,7 @@ import type { EventStatus } from './store';
 /** Expected failures cross RPC as values: thrown errors would lose their errcode. */
 export type RoomFailure = {
   ok: false;
-  errcode: 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_NOT_FOUND' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_UNKNOWN';
+  errcode: 'M_FORBIDDEN' | 'M_BAD_JSON' | 'M_NOT_FOUND' | 'M_TOO_LARGE' | 'M_UNSUPPORTED_ROOM_VERSION' | 'M_UNKNOWN';
   error: string;
 };
 export type RoomResult<T> = ({ ok: true } & T) | RoomFailure;

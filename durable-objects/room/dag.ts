@@ -58,6 +58,8 @@ export class RoomDag {
     readonly core: MatrixCore,
     /** This homeserver's name: which members are local users. */
     readonly serverName: string,
+    /** The ID of the key local events are signed with (their signature's place in size checks). */
+    readonly signingKeyId: string,
   ) {}
 
   /** (Re)load metadata and current state from storage, e.g. after a rolled-back write. */

@@ -4,6 +4,7 @@
  * selection, hashes, event ID, authorisation — so that signing and writing cannot.
  */
 import type { JsonObject } from '../../core/canonical-json';
+import { pduSizeProblem } from '../../core/events/limits';
 import { getRoomVersionRules, type RoomVersionRules } from '../../core/room-versions';
 import type { CreateRoomInput, RoomFailure, SendInput } from './api';
 import { buildPdu, createTemplate, withEventId, type EventTemplate } from './builder';
@@ -78,6 +79,9 @@ export function planLocal(dag: RoomDag, request: LocalRequest, now: number): Pla
   } catch (e) {
     return fail('M_BAD_JSON', (e as Error).message);
   }
+  // The size limit counts the signature the event will carry (Ed25519: 86 base64 characters).
+  const tooLarge = pduSizeProblem({ ...built.pdu, signatures: { [dag.serverName]: { [dag.signingKeyId]: 'A'.repeat(86) } } });
+  if (tooLarge) return fail('M_TOO_LARGE', tooLarge);
   if (isCreate && rules.room_id_is_create_event_hash && `!${built.event_id.slice(1)}` !== roomId) {
     return fail('M_BAD_JSON', `a room version ${rules.room_version} room's ID is !${built.event_id.slice(1)}`);
   }

@@ -5,6 +5,7 @@
  */
 import { isJsonObject, type JsonObject } from '../../core/canonical-json';
 import { computeEventId, contentHash } from '../../core/events/hashes';
+import { pduSizeProblem } from '../../core/events/limits';
 import { parsePdu } from '../../core/events/pdu';
 import { redactEvent } from '../../core/events/redaction';
 import { getRoomVersionRules } from '../../core/room-versions';
@@ -28,6 +29,8 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
   } catch (e) {
     return { status: 'dropped', reason: `malformed PDU: ${(e as Error).message}` };
   }
+  const tooLarge = pduSizeProblem(received);
+  if (tooLarge) return { event_id: eventId, status: 'dropped', reason: tooLarge };
   if (dag.eventInfo(eventId)) return { event_id: eventId, status: 'duplicate' };
   if (isCreate && dag.rules) return { event_id: eventId, status: 'rejected', reason: 'the room already has a create event' };
   if (!isCreate && pdu.room_id !== dag.roomId) return { event_id: eventId, status: 'dropped', reason: 'the PDU is for another room' };

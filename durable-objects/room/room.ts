@@ -65,7 +65,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql);
     this.config = homeserverConfig(env);
-    this.dag = new RoomDag(this.store, new StateGroups(this.store), matrixCore(), this.config.serverName);
+    this.dag = new RoomDag(this.store, new StateGroups(this.store), matrixCore(), this.config.serverName, this.config.signingKey.keyId);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
