@@ -19,13 +19,13 @@ import { matrixCore } from '../../wasm/module';
 import type { StateTriple, ThirdPartyVerified } from '../../wasm/ops';
 import type { HomeserverBindings } from '../../workers/homeserver/env';
 import { homeserverConfig, type HomeserverConfig } from '../../workers/shared/config';
-import { userApi } from '../user/api';
 import type {
   CreateRoomInput, EventRecord, IngestResult, MembershipInfo, RoomApi, RoomInfo, SendInput, SendResult, TimelinePage, TimelineQuery, SyncRoomRequest, SyncRoomResponse,
 } from './api';
 import { resolve, stringList } from './checks';
 import { RoomDag } from './dag';
 import { fail, planLocal, writeLocal, type LocalRequest, type Planned } from './local';
+import { Outbox } from './outbox';
 import { receivePdu } from './receive';
 import type { ReceiptCommand, RoomResult, TypingInput } from './api';
 import { RoomEphemeral } from './ephemeral';
@@ -39,11 +39,6 @@ import { relationsPage, threadsPage } from './reads';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
-/** Notifications delivered per outbox round, and the retry delay after a failed delivery. */
-const OUTBOX_BATCH = 50;
-const OUTBOX_RETRY_MS = 1_000;
-/** Delivered outbox rows are deleted with the next write, or after this long without one. */
-const OUTBOX_FLUSH_MS = 2_000;
 
 type LocalJob = LocalRequest & { done: (r: SendResult) => void };
 type Job = LocalJob | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void };
@@ -54,10 +49,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private readonly config: HomeserverConfig;
   private readonly queue: Job[] = [];
   private pumping = false;
-  private draining = false;
-  /** Outbox rows delivered and not yet deleted: user ID -> the positions delivered. */
-  private readonly delivered = new Map<string, { stream_ordering: number; ephemeral: number }>();
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly outbox: Outbox;
   /** Typing (in memory) and receipts; created with the schema. */
   private ephemeral!: RoomEphemeral;
 
@@ -66,6 +58,14 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     this.store = new RoomStore(ctx.storage.sql);
     this.config = homeserverConfig(env);
     this.dag = new RoomDag(this.store, new StateGroups(this.store), matrixCore(), this.config.serverName, this.config.signingKey.keyId);
+    this.outbox = new Outbox({
+      store: this.store,
+      dag: this.dag,
+      users: env.USER,
+      ephemeralSerial: () => this.ephemeral.serial,
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      scheduleAlarm: (at) => this.scheduleAlarm(at),
+    });
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
@@ -110,7 +110,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const denied = this.requireJoined(input.user_id);
     if (denied) return denied;
     const expiresAt = Date.now() + Math.max(input.timeout_ms, 0);
-    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) void this.drainOutbox();
+    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) void this.outbox.drain();
     const next = this.ephemeral.nextExpiry();
     if (next !== undefined) await this.scheduleAlarm(next);
     return { ok: true };
@@ -121,7 +121,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     if (denied) return denied;
     const e = this.store.getEvent(input.event_id);
     if (!e || e.status !== 'accepted') return fail('M_NOT_FOUND', `Unknown event ${input.event_id}`);
-    if (this.ephemeral.putReceipt({ ...input, ts: Date.now() }, e.stream_ordering)) void this.drainOutbox();
+    if (this.ephemeral.putReceipt({ ...input, ts: Date.now() }, e.stream_ordering)) void this.outbox.drain();
     return { ok: true };
   }
 
@@ -332,92 +332,23 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         if (next.kind === 'ingest') {
           this.queue.shift();
           next.done(this.receive(next.pdu, next.thirdParty));
-          void this.drainOutbox();
+          void this.outbox.drain();
           continue;
         }
         let n = 0;
         while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest') n++;
         await this.runLocalBatch(this.queue.splice(0, n) as LocalJob[]);
-        void this.drainOutbox();
+        void this.outbox.drain();
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  // ---- the outbox: telling local users' objects about new events ----------------------------
-
-  /**
-   * Deliver due notifications (written with the events) to the users' objects, oldest first.
-   * Delivery is idempotent on the user's side; a row is removed only once delivered, and a
-   * failure schedules a retry through the alarm, so a crash or an unreachable object delays a
-   * notification but never loses it.
-   */
-  private async drainOutbox(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      for (;;) {
-        // Rows delivered but not yet deleted (see flushDelivered) are skipped.
-        const due = this.store
-          .dueUserNotifications(OUTBOX_BATCH + this.delivered.size)
-          .filter((n) => {
-            const d = this.delivered.get(n.user_id);
-            return !d || d.stream_ordering !== n.stream_ordering || d.ephemeral !== n.ephemeral;
-          })
-          .slice(0, OUTBOX_BATCH);
-        if (due.length === 0) return;
-        const roomId = this.dag.roomId!;
-        const results = await Promise.allSettled(
-          due.map((n) =>
-            userApi(this.env.USER, n.user_id).notifyRoom({
-              room_id: roomId,
-              stream_ordering: n.stream_ordering,
-              ...(n.membership ? { membership: n.membership } : {}),
-              // Every notification carries the current ephemeral position: a joining user thus
-              // learns where the room's typing and receipts stand (see ephemeral.ts).
-              ephemeral: Math.max(n.ephemeral, this.ephemeral.serial),
-            }),
-          ),
-        );
-        due.forEach((n, i) => {
-          if (results[i]!.status === 'fulfilled') this.delivered.set(n.user_id, { stream_ordering: n.stream_ordering, ephemeral: n.ephemeral });
-        });
-        this.scheduleFlush();
-        if (results.some((r) => r.status === 'rejected')) {
-          console.error('room: some user notifications failed; retrying by alarm');
-          await this.scheduleAlarm(Date.now() + OUTBOX_RETRY_MS);
-          return;
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /**
-   * Delete delivered outbox rows. This runs inside the next write transaction (or after a
-   * short idle delay) rather than as a write of its own after every delivery: a separate write
-   * would hold back this object's next responses until it is stored. Should the object stop
-   * before the deletion, the rows are delivered again, which users' objects ignore.
-   */
-  private flushDelivered(): void {
-    for (const [userId, d] of this.delivered) this.store.deliveredUserNotification(userId, d.stream_ordering, d.ephemeral);
-    this.delivered.clear();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushTimer !== undefined || this.delivered.size === 0) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      if (this.delivered.size > 0) this.ctx.storage.transactionSync(() => this.flushDelivered());
-    }, OUTBOX_FLUSH_MS);
-  }
-
   /** Outbox retries, and typing that expired (or went stale with a restart). */
   override async alarm(): Promise<void> {
     this.ephemeral.expireTyping(Date.now());
-    await this.drainOutbox();
+    await this.outbox.drain();
     const next = this.ephemeral.nextExpiry();
     if (next !== undefined) await this.scheduleAlarm(next);
   }
@@ -483,7 +414,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       );
 
       const orderings = this.ctx.storage.transactionSync(() => {
-        this.flushDelivered();
+        this.outbox.flushDelivered();
         return plans.map((p) => writeLocal(this.dag, p));
       });
       plans.forEach((p, i) => results.set(p.request as LocalJob, { ok: true, event_id: p.event_id, stream_ordering: orderings[i]! }));
