@@ -33,8 +33,7 @@ export function signingInput(obj: JsonObject): Uint8Array {
  * `signatures[serverName][keyId]` (existing signatures and `unsigned` kept).
  */
 export async function signJson(obj: JsonObject, serverName: string, keyId: string, seed: Uint8Array, ed: Ed25519): Promise<JsonObject> {
-  checkSigner(serverName, keyId);
-  const sig = await ed.sign(seed, signingInput(obj));
+  const sig = await signBytes(signingInput(obj), serverName, keyId, seed, ed);
   const out = cloneJson(obj);
   const existing = out.signatures;
   if (existing !== undefined && !isJsonObject(existing)) throw new TypeError('"signatures" must be an object');
@@ -42,10 +41,19 @@ export async function signJson(obj: JsonObject, serverName: string, keyId: strin
   const forServer = signatures[serverName];
   if (forServer !== undefined && !isJsonObject(forServer)) throw new TypeError(`"signatures.${serverName}" must be an object`);
   const serverSigs: JsonObject = forServer ?? {};
-  setOwn(serverSigs, keyId, encodeBase64(sig));
+  setOwn(serverSigs, keyId, sig);
   setOwn(signatures, serverName, serverSigs);
   setOwn(out, 'signatures', signatures);
   return out;
+}
+
+/**
+ * The signature (unpadded standard base64) of bytes already in signing form, e.g. an event's
+ * reference hash input (see `eventIdAndSigningInput`).
+ */
+export async function signBytes(input: Uint8Array, serverName: string, keyId: string, seed: Uint8Array, ed: Ed25519): Promise<string> {
+  checkSigner(serverName, keyId);
+  return encodeBase64(await ed.sign(seed, input));
 }
 
 /**

@@ -36,9 +36,24 @@ export function referenceHashInput(event: JsonObject, rules: RoomVersionRules): 
   return without(redactEvent(event, rules), ['signatures', 'unsigned']);
 }
 
+/**
+ * Canonical JSON bytes of the reference hash input. They are also exactly the bytes a server
+ * signs for the event (its redacted form minus `signatures` and `unsigned`, spec "Signing
+ * Events"), so an event's author hashes and signs one encoding.
+ */
+export function referenceHashInputBytes(event: JsonObject, rules: RoomVersionRules): Uint8Array {
+  return encodeCanonicalJsonBytes(referenceHashInput(event, rules));
+}
+
 /** Reference hash: SHA-256 of the redacted event minus signatures/unsigned. */
 export function referenceHash(event: JsonObject, rules: RoomVersionRules): Uint8Array {
-  return sha256(encodeCanonicalJsonBytes(referenceHashInput(event, rules)));
+  return sha256(referenceHashInputBytes(event, rules));
+}
+
+/** "$" + the hash of `input` (from `referenceHashInputBytes`) in the room version's encoding. */
+function hashEventId(input: Uint8Array, rules: RoomVersionRules): EventId {
+  const hash = sha256(input);
+  return ('$' + (rules.event_id_format === 'reference_hash_base64' ? encodeBase64(hash) : encodeBase64Url(hash))) as EventId;
 }
 
 /**
@@ -47,17 +62,22 @@ export function referenceHash(event: JsonObject, rules: RoomVersionRules): Uint8
  * unpadded base64.
  */
 export function computeEventId(event: JsonObject, rules: RoomVersionRules): EventId {
-  switch (rules.event_id_format) {
-    case 'event_id_field': {
-      const id = event.event_id;
-      if (typeof id !== 'string') throw new TypeError(`room version ${rules.room_version} events carry their ID in "event_id", which is missing`);
-      return id as EventId;
-    }
-    case 'reference_hash_base64':
-      return ('$' + encodeBase64(referenceHash(event, rules))) as EventId;
-    case 'reference_hash_url_safe_base64':
-      return ('$' + encodeBase64Url(referenceHash(event, rules))) as EventId;
+  if (rules.event_id_format === 'event_id_field') {
+    const id = event.event_id;
+    if (typeof id !== 'string') throw new TypeError(`room version ${rules.room_version} events carry their ID in "event_id", which is missing`);
+    return id as EventId;
   }
+  return hashEventId(referenceHashInputBytes(event, rules), rules);
+}
+
+/**
+ * For an event this server authors in a reference-hash room version: its ID and the bytes to
+ * sign, from one redaction and one canonical encoding.
+ */
+export function eventIdAndSigningInput(event: JsonObject, rules: RoomVersionRules): { eventId: EventId; signingInput: Uint8Array } {
+  if (rules.event_id_format === 'event_id_field') throw new RangeError(`room version ${rules.room_version} events carry their own ID`);
+  const signingInput = referenceHashInputBytes(event, rules);
+  return { eventId: hashEventId(signingInput, rules), signingInput };
 }
 
 /** Room v12 (MSC4291): the room ID is "!" + the create event's ID without "$". */

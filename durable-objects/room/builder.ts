@@ -4,7 +4,7 @@
  * here, then the content hash and the event ID. Signing is separate (async, WebCrypto).
  */
 import { isJsonObject, setOwn, type JsonObject } from '../../core/canonical-json';
-import { computeEventId, contentHash, roomIdFromCreateEventId } from '../../core/events/hashes';
+import { contentHash, eventIdAndSigningInput, roomIdFromCreateEventId } from '../../core/events/hashes';
 import type { RoomVersionRules } from '../../core/room-versions';
 
 /** What a local sender chooses about an event. */
@@ -24,6 +24,8 @@ export interface BuiltEvent {
   event_id: string;
   /** The PDU without signatures (they are added after the async signing step). */
   pdu: JsonObject;
+  /** The bytes to sign: the reference hash input, encoded once for both. */
+  signingInput: Uint8Array;
 }
 
 /**
@@ -58,7 +60,8 @@ export function buildPdu(
   pdu.prev_events = [...placement.prev_events];
   pdu.auth_events = [...placement.auth_events];
   pdu.hashes = { sha256: contentHash(pdu) };
-  return { event_id: computeEventId(pdu, rules), pdu };
+  const { eventId, signingInput } = eventIdAndSigningInput(pdu, rules);
+  return { event_id: eventId, pdu, signingInput };
 }
 
 /** The `m.room.create` a local user authors (spec: m.room.create; v1–v10 name the creator). */

@@ -25,6 +25,8 @@ export interface Planned extends PlannedEvent {
   before: StateMap;
   /** Where `before` is stored: the prev event's group, a known group, or not yet (null). */
   beforeGroup: number | null | 'prev';
+  /** The bytes to sign (see builder.ts). */
+  signingInput: Uint8Array;
 }
 
 export const fail = (errcode: RoomFailure['errcode'], error: string): RoomFailure => ({ ok: false, errcode, error });
@@ -94,6 +96,7 @@ export function planLocal(dag: RoomDag, request: LocalRequest, now: number): Pla
     isCreate,
     event_id: built.event_id,
     pdu: built.pdu,
+    signingInput: built.signingInput,
     prev_events: at.prevEvents,
     before: at.before,
     beforeGroup: at.beforeGroup,

@@ -12,9 +12,8 @@ import { DurableObject } from 'cloudflare:workers';
 import { thirdPartySigned } from '../../core/auth/third-party-invite';
 import { isJsonObject, setOwn, type JsonObject } from '../../core/canonical-json';
 import { webCryptoEd25519 } from '../../core/crypto/ed25519-webcrypto';
-import { signJson } from '../../core/crypto/signing';
+import { signBytes } from '../../core/crypto/signing';
 import { computeEventId } from '../../core/events/hashes';
-import { redactEvent } from '../../core/events/redaction';
 import { matrixCore } from '../../wasm/module';
 import type { StateTriple, ThirdPartyVerified } from '../../wasm/ops';
 import type { HomeserverBindings } from '../../workers/homeserver/env';
@@ -408,8 +407,8 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       const { serverName, signingKey } = this.config;
       await Promise.all(
         plans.map(async (p) => {
-          const signed = await signJson(redactEvent(p.pdu, p.rules), serverName, signingKey.keyId, signingKey.seed, webCryptoEd25519);
-          setOwn(p.pdu, 'signatures', signed.signatures as JsonObject);
+          const signature = await signBytes(p.signingInput, serverName, signingKey.keyId, signingKey.seed, webCryptoEd25519);
+          setOwn(p.pdu, 'signatures', { [serverName]: { [signingKey.keyId]: signature } });
         }),
       );
 

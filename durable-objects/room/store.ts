@@ -35,38 +35,17 @@ export interface ReceiptRow extends Record<string, SqlStorageValue> {
   serial: number;
 }
 
-export interface NewEvent {
-  event_id: string;
-  type: string;
-  state_key: string | null;
-  sender: string;
-  depth: number;
-  origin_server_ts: number;
-  pdu: JsonObject;
-  status: EventStatus;
-  rejection: string | null;
-  state_group: number | null;
+/** What inserting an event takes: the stored fields it starts with, and its edges. */
+export type NewEvent = Omit<StoredEvent, 'stream_ordering' | 'redacted_by'> & {
   prev_events: readonly string[];
   auth_events: readonly string[];
-}
+};
 
 /** One `(type, state_key) -> event_id | null` change of a state group. */
 export type StateEntry = [type: string, stateKey: string, eventId: string | null];
 
-interface EventRow extends Record<string, SqlStorageValue> {
-  stream_ordering: number;
-  event_id: string;
-  type: string;
-  state_key: string | null;
-  sender: string;
-  depth: number;
-  origin_server_ts: number;
-  json: string;
-  status: string;
-  rejection: string | null;
-  state_group: number | null;
-  redacted_by: string | null;
-}
+/** An `events` row: the stored fields, with the PDU as JSON text. */
+type EventRow = Omit<StoredEvent, 'pdu' | 'status'> & { json: string; status: string } & Record<string, SqlStorageValue>;
 
 /** SQLite in Durable Objects allows 100 bound parameters per statement. */
 const MAX_PARAMS = 90;

@@ -64,37 +64,30 @@ pub fn is_valid_user_id(s: &str) -> bool {
     }
 }
 
-/// Room ID: `!opaque:server` (v1–v11), `!<create event ID hash>` (v12, no server part).
-pub fn is_valid_room_id(s: &str, has_domain: bool) -> bool {
-    let rest = match s.strip_prefix('!') {
+/// `<sigil>opaque:server` when `has_domain`, else `<sigil>opaque` (a reference hash, not
+/// re-derived here).
+fn is_valid_sigil_id(s: &str, sigil: char, has_domain: bool) -> bool {
+    let rest = match s.strip_prefix(sigil) {
         Some(r) if !r.is_empty() => r,
         _ => return false,
     };
-    if has_domain {
-        match rest.split_once(':') {
-            Some((opaque, server)) => !opaque.is_empty() && is_valid_server_name(server),
-            None => false,
-        }
-    } else {
-        // v12: the reference hash of the create event (not re-derived here).
-        true
+    if !has_domain {
+        return true;
     }
+    match rest.split_once(':') {
+        Some((opaque, server)) => !opaque.is_empty() && is_valid_server_name(server),
+        None => false,
+    }
+}
+
+/// Room ID: `!opaque:server` (v1–v11), `!<create event ID hash>` (v12, no server part).
+pub fn is_valid_room_id(s: &str, has_domain: bool) -> bool {
+    is_valid_sigil_id(s, '!', has_domain)
 }
 
 /// Event ID: `$opaque:server` (v1–v2), `$<hash>` (v3+).
 pub fn is_valid_event_id(s: &str, has_domain: bool) -> bool {
-    let rest = match s.strip_prefix('$') {
-        Some(r) if !r.is_empty() => r,
-        _ => return false,
-    };
-    if has_domain {
-        match rest.split_once(':') {
-            Some((opaque, server)) => !opaque.is_empty() && is_valid_server_name(server),
-            None => false,
-        }
-    } else {
-        true
-    }
+    is_valid_sigil_id(s, '$', has_domain)
 }
 
 /// v12: the room ID is the create event's ID with sigil `!` instead of `$`.

@@ -11,10 +11,10 @@
  * room account data `m.tag` (`{"tags": {...}}`), changed one tag at a time inside the object.
  * Room account data may be set for any valid room ID, whether or not the user is in it.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { isValidRoomId } from '../../../core/ids';
 import { userApi } from '../../../durable-objects/user/api';
-import { requireAccessToken } from '../../shared/auth';
+import { requireAccessToken, type Auth } from '../../shared/auth';
 import { readJsonBody } from '../../shared/body';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
@@ -43,53 +43,47 @@ function writableType(type: string): string {
 
 const notFound = () => new MatrixError(404, 'M_NOT_FOUND', 'No account data of this type.');
 
+type AuthedContext = Context<HomeserverEnv & { Variables: { auth: Auth } }>;
+
+/** The user whose account data a request may touch: only their own (403 otherwise). */
+function ownUser(c: AuthedContext): string {
+  const { userId } = c.var.auth;
+  requireSelf(c.req.param('userId') ?? '', userId);
+  return userId;
+}
+
+/** PUT global (`roomId` null) or room account data. */
+async function putAccountData(c: AuthedContext, roomId: string | null): Promise<Response> {
+  const userId = ownUser(c);
+  const type = writableType(c.req.param('type') ?? '');
+  const result = await userApi(c.env.USER, userId).performSetAccountData(roomId, type, await readJsonBody(c));
+  if (!result.ok) throw matrixErrorOf(result);
+  return c.json({});
+}
+
+/** GET global (`roomId` null) or room account data; 404 when unset. */
+async function getAccountData(c: AuthedContext, roomId: string | null): Promise<Response> {
+  const userId = ownUser(c);
+  const content = await userApi(c.env.USER, userId).getAccountData(roomId, c.req.param('type') ?? '');
+  if (!content) throw notFound();
+  return c.json(content);
+}
+
 export const accountData = new Hono<HomeserverEnv>()
-  .put('/v3/user/:userId/account_data/:type', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
-    const type = writableType(c.req.param('type'));
-    const result = await userApi(c.env.USER, userId).performSetAccountData(null, type, await readJsonBody(c));
-    if (!result.ok) throw matrixErrorOf(result);
-    return c.json({});
-  })
-
-  .get('/v3/user/:userId/account_data/:type', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
-    const content = await userApi(c.env.USER, userId).getAccountData(null, c.req.param('type'));
-    if (!content) throw notFound();
-    return c.json(content);
-  })
-
-  .put('/v3/user/:userId/rooms/:roomId/account_data/:type', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
-    const roomId = roomIdOf(c.req.param('roomId'));
-    const type = writableType(c.req.param('type'));
-    const result = await userApi(c.env.USER, userId).performSetAccountData(roomId, type, await readJsonBody(c));
-    if (!result.ok) throw matrixErrorOf(result);
-    return c.json({});
-  })
-
-  .get('/v3/user/:userId/rooms/:roomId/account_data/:type', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
-    const content = await userApi(c.env.USER, userId).getAccountData(roomIdOf(c.req.param('roomId')), c.req.param('type'));
-    if (!content) throw notFound();
-    return c.json(content);
-  })
+  .put('/v3/user/:userId/account_data/:type', requireAccessToken(), (c) => putAccountData(c, null))
+  .get('/v3/user/:userId/account_data/:type', requireAccessToken(), (c) => getAccountData(c, null))
+  .put('/v3/user/:userId/rooms/:roomId/account_data/:type', requireAccessToken(), (c) => putAccountData(c, roomIdOf(c.req.param('roomId'))))
+  .get('/v3/user/:userId/rooms/:roomId/account_data/:type', requireAccessToken(), (c) => getAccountData(c, roomIdOf(c.req.param('roomId'))))
 
   .get('/v3/user/:userId/rooms/:roomId/tags', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
+    const userId = ownUser(c);
     const content = await userApi(c.env.USER, userId).getAccountData(roomIdOf(c.req.param('roomId')), 'm.tag');
     const tags = content?.tags;
     return c.json({ tags: tags !== null && typeof tags === 'object' && !Array.isArray(tags) ? tags : {} });
   })
 
   .put('/v3/user/:userId/rooms/:roomId/tags/:tag', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
+    const userId = ownUser(c);
     const roomId = roomIdOf(c.req.param('roomId'));
     const tag = await readJsonBody(c);
     // Spec (`Tag.order`): "A number in a range [0,1] describing a relative position of the room under the given tag."
@@ -100,8 +94,7 @@ export const accountData = new Hono<HomeserverEnv>()
   })
 
   .delete('/v3/user/:userId/rooms/:roomId/tags/:tag', requireAccessToken(), async (c) => {
-    const { userId } = c.var.auth;
-    requireSelf(c.req.param('userId'), userId);
+    const userId = ownUser(c);
     const result = await userApi(c.env.USER, userId).performSetTag(roomIdOf(c.req.param('roomId')), c.req.param('tag'), null);
     if (!result.ok) throw matrixErrorOf(result);
     return c.json({});

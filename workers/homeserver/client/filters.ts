@@ -70,25 +70,22 @@ const FILTER = object({
 });
 const ROOM_EVENT_FILTER_CHECK = object(ROOM_EVENT_FILTER);
 
-/** `value` as a `Filter`, or throw `400 errcode` naming the first wrong field. */
-export function validateFilter(value: unknown, errcode: Errcode = 'M_BAD_JSON'): JsonObject {
+/** `value` checked by `check`, or throw `400 errcode` naming the first wrong field. */
+function validateWith(check: typeof FILTER, value: unknown, errcode: Errcode): JsonObject {
   const fail = (path: string, what: string): never => {
     throw new MatrixError(400, errcode, path ? `filter field "${path}" must be ${what}.` : `The filter must be ${what}.`);
   };
   if (!isJsonObject(value)) return fail('', 'an object');
-  FILTER(value, '', fail);
+  check(value, '', fail);
   return value;
 }
 
+/** `value` as a `Filter`, or throw `400 errcode` naming the first wrong field. */
+export const validateFilter = (value: unknown, errcode: Errcode = 'M_BAD_JSON'): JsonObject => validateWith(FILTER, value, errcode);
+
 /** `value` as a `RoomEventFilter` (the /messages form), or throw `400 errcode`. */
-export function validateRoomEventFilter(value: unknown, errcode: Errcode = 'M_BAD_JSON'): JsonObject {
-  const fail = (path: string, what: string): never => {
-    throw new MatrixError(400, errcode, path ? `filter field "${path}" must be ${what}.` : `The filter must be ${what}.`);
-  };
-  if (!isJsonObject(value)) return fail('', 'an object');
-  ROOM_EVENT_FILTER_CHECK(value, '', fail);
-  return value;
-}
+export const validateRoomEventFilter = (value: unknown, errcode: Errcode = 'M_BAD_JSON'): JsonObject =>
+  validateWith(ROOM_EVENT_FILTER_CHECK, value, errcode);
 
 /** Whether the `filter` parameter is inline JSON rather than a filter ID. */
 export const isInlineFilter = (raw: string) => raw.trimStart().startsWith('{');
