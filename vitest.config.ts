@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Shared vectors that workerd tests replay, handed in as JSON bindings (workerd has no fs). */
 const vector = (name: string): unknown => JSON.parse(readFileSync(new URL(`../shared/vectors/${name}`, import.meta.url), 'utf8'));
@@ -24,6 +24,9 @@ function clientAuthSpec(): Record<string, string> {
   }
   return out;
 }
+
+/** Runs in its own workers project with low rate limits (see below). */
+const RATE_LIMIT_TEST = 'test/client/rate-limit.test.ts';
 
 /** The spec's test signing key (Appendix "Cryptographic test vectors"): seed, version 1. */
 const TEST_SIGNING_KEY = 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0';
@@ -58,6 +61,35 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts', 'test/durable-objects/**/*.test.ts', 'test/client/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, RATE_LIMIT_TEST],
+        },
+      },
+      {
+        // The rate-limit test alone, with rates low enough to reach in a test; the 'workers'
+        // project keeps the generous defaults, which no other test comes near.
+        plugins: [
+          cloudflareTest({
+            main: './workers/homeserver/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                SERVER_NAME: 'test.local',
+                PUBLIC_BASEURL: 'https://matrix.test.local',
+                SIGNING_KEY: TEST_SIGNING_KEY,
+                REGISTRATION: 'open',
+                RC_MESSAGE_PER_SECOND: '0.2',
+                RC_MESSAGE_BURST_COUNT: '3',
+                RC_LOGIN_FAILED_PER_SECOND: '0.1',
+                RC_LOGIN_FAILED_BURST_COUNT: '2',
+                RC_REGISTRATION_PER_SECOND: '0.01',
+                RC_REGISTRATION_BURST_COUNT: '3',
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers-rate-limit',
+          include: [RATE_LIMIT_TEST],
         },
       },
       {

@@ -21,7 +21,7 @@
  * evaluation, not on the listed rule, so they are listed enabled.
  */
 import { localpartOf, parseUserId } from '../ids';
-import type { ConditionalPushRule, PatternPushRule, PushCondition, PushRuleset } from './rules';
+import { isKnownCondition, type ConditionalPushRule, type PatternPushRule, type PushCondition, type PushRuleset } from './rules';
 
 /** The spec's placeholder for the user's own Matrix ID (in `.m.rule.invite_for_me` and `.m.rule.is_user_mention`). */
 export const USER_ID_PLACEHOLDER = "[the user's Matrix ID]";
@@ -217,6 +217,7 @@ export function predefinedRuleset(userId: string): PushRuleset {
   const localpart = localpartOf(parseUserId(userId));
   const fill = (s: string): string => (s === USER_ID_PLACEHOLDER ? userId : s === LOCALPART_PLACEHOLDER ? localpart : s);
   const fillCondition = (c: PushCondition): PushCondition => {
+    if (!isKnownCondition(c)) return c;
     switch (c.kind) {
       case 'event_match':
         return c.pattern === fill(c.pattern) ? c : { ...c, pattern: fill(c.pattern) };

@@ -5,6 +5,7 @@
  *
  * Field names are the spec's (`rule_id`, `set_tweak`); these objects go over the wire as they are.
  */
+import type { JsonValue } from '../canonical-json';
 
 /**
  * > The different `kind`s of rule, in the order that they are checked, are: override, content,
@@ -27,7 +28,7 @@ export function isPushRuleKind(s: string): s is PushRuleKind {
 export type PushConditionValue = string | number | boolean | null;
 
 /** The conditions the spec defines (section "Conditions"). */
-export type PushCondition =
+export type KnownPushCondition =
   | { readonly kind: 'event_match'; readonly key: string; readonly pattern: string }
   | { readonly kind: 'event_property_is'; readonly key: string; readonly value: PushConditionValue }
   | { readonly kind: 'event_property_contains'; readonly key: string; readonly value: PushConditionValue }
@@ -35,11 +36,34 @@ export type PushCondition =
   | { readonly kind: 'room_member_count'; readonly is: string }
   | { readonly kind: 'sender_notification_permission'; readonly key: string };
 
+/** The `kind`s of `KnownPushCondition`. */
+export const KNOWN_CONDITION_KINDS: readonly KnownPushCondition['kind'][] = [
+  'event_match', 'event_property_is', 'event_property_contains', 'contains_display_name', 'room_member_count', 'sender_notification_permission',
+];
+
+/**
+ * A condition of a kind this server does not know (a newer spec's or an MSC's), kept as the
+ * client sent it:
+ *
+ * > Unrecognised conditions MUST NOT match any events, effectively making the push rule
+ * > disabled.
+ */
+export type CustomPushCondition = { readonly kind: string; readonly [key: string]: JsonValue };
+
+/** A rule condition: one the spec defines, or an unknown one kept as sent. */
+export type PushCondition = KnownPushCondition | CustomPushCondition;
+
+/** True when `c` is one of the spec's conditions (narrows away `CustomPushCondition`). */
+export function isKnownCondition(c: PushCondition): c is KnownPushCondition {
+  return (KNOWN_CONDITION_KINDS as readonly string[]).includes(c.kind);
+}
+
 /**
  * A tweak (`{ "set_tweak": "sound", "value": "default" }`). A `highlight` tweak without `value`
- * means `true`; other tweaks pass through the homeserver to the push gateway unchanged.
+ * means `true`; other tweaks pass through the homeserver to the push gateway unchanged, so
+ * their values may be any JSON.
  */
-export type SetTweakAction = { readonly set_tweak: string; readonly value?: PushConditionValue };
+export type SetTweakAction = { readonly set_tweak: string; readonly value?: JsonValue };
 
 /**
  * > Actions that have no parameters are represented as a string. Otherwise, they are represented

@@ -6,6 +6,7 @@
 import type { JsonObject } from '../../core/canonical-json';
 import type { StateTriple } from '../../wasm/ops';
 import type { EventTemplate } from './builder';
+import type { PresenceStatus } from '../user/api';
 import type { EventStatus } from './store';
 
 /** Expected failures cross RPC as values: thrown errors would lose their errcode. */
@@ -44,6 +45,10 @@ export interface EventRecord {
   status: EventStatus;
   rejection: string | null;
   redacted_by: string | null;
+  /** The event that redacted this one (spec `UnsignedData.redacted_because`). */
+  redacted_because?: { event_id: string; pdu: JsonObject };
+  /** For the device that sent it, its transaction ID (spec `UnsignedData.transaction_id`). */
+  transaction_id?: string;
 }
 
 export interface RoomInfo {
@@ -74,6 +79,10 @@ export interface TimelineQuery {
   dir: 'b' | 'f';
   limit: number;
   filter?: TimelineFilter;
+  /** The reader: only the events their history visibility lets them see (visibility.ts). */
+  user_id?: string;
+  /** Lazy-loading (spec "Lazy-loading room members"): return the events' senders' member events as `state`. */
+  lazy_load_members?: boolean;
 }
 
 export interface TimelinePage {
@@ -82,6 +91,8 @@ export interface TimelinePage {
   start: number;
   /** Where the next page starts; absent when nothing is left in that direction. */
   end?: number;
+  /** With `lazy_load_members`: each sender's member event at their newest event of the page. */
+  state?: EventRecord[];
 }
 
 /** A user's membership in the current state, with what a reader check needs besides. */
@@ -93,17 +104,33 @@ export interface MembershipInfo {
   history_visibility: string;
 }
 
+/** `MembershipInfo`, and whether the user may see any event of the room (visibility.ts). */
+export interface HistoryAccess extends MembershipInfo {
+  sees_history: boolean;
+}
+
 /** One room's part of a /sync; see sync.ts. */
 export interface SyncRoomRequest {
   user_id: string;
+  /** The syncing device: its own events carry their transaction ID. */
+  device_id?: string;
   membership: string;
   from: number;
   to: number;
   limit: number;
   full_state: boolean;
-  /** Ephemeral positions (typing, receipts; see ephemeral.ts): changes in (from, to]; joined rooms only. */
+  /** Ephemeral positions (typing, receipts, presence; see ephemeral.ts): changes in (from, to]; joined rooms only. */
   ephemeral_from?: number;
   ephemeral_to?: number;
+  /** Lazy-loading (spec "Lazy-loading room members"): `state` holds only the member events the timeline needs. */
+  lazy_load_members?: boolean;
+}
+
+/** Spec (/sync `RoomSummary`): what a client needs to name and count a joined room. */
+export interface SyncRoomSummary {
+  'm.heroes': string[];
+  'm.joined_member_count': number;
+  'm.invited_member_count': number;
 }
 
 export interface SyncRoomResponse {
@@ -111,13 +138,17 @@ export interface SyncRoomResponse {
   limited: boolean;
   prev_batch: number;
   state: EventRecord[];
-  /** For invites: stripped state (spec "Stripped state"). */
+  /** For invites and knocks: stripped state (spec "Stripped state"). */
   invite_state?: { type: string; state_key: string; sender: string; content: unknown }[];
   /** `m.typing` and `m.receipt` events, when asked for with `ephemeral_to`. */
   ephemeral?: JsonObject[];
+  /** Other local members' presence changed in the ephemeral range (see ephemeral.ts), when asked for with `ephemeral_to`. */
+  presence?: PresenceStatus[];
+  /** Joined rooms: the summary at the end of the timeline. */
+  summary?: SyncRoomSummary;
 }
 
-// ---- ephemeral data: typing and receipts (ephemeral.ts) -------------------------------------
+// ---- ephemeral data: typing, receipts, presence (ephemeral.ts) ----------------------------------
 
 export interface TypingInput {
   user_id: string;
@@ -138,11 +169,18 @@ export interface RoomApi {
   performTyping(input: TypingInput): Promise<RoomResult<object>>;
   /** Store a receipt (joined members only, on an accepted event of the room); older ones are ignored. */
   performReceipt(input: ReceiptCommand): Promise<RoomResult<object>>;
+  /**
+   * A local member's object publishing their presence (durable-objects/user/presence.ts):
+   * recorded for joined members only; a copy no newer than the stored one (by `version`) is ignored.
+   */
+  performPresence(input: PresenceStatus): Promise<RoomResult<object>>;
 }
 
 export interface RoomApi {
   performCreate(input: CreateRoomInput): Promise<SendResult>;
   performSend(input: SendInput): Promise<SendResult>;
+  /** Whether the room would accept `input` now (its auth rules and limits); nothing is sent. */
+  queryMaySend(input: SendInput): Promise<RoomResult<object>>;
   ingestPdu(pdu: JsonObject): Promise<IngestResult>;
   getRoomInfo(): Promise<RoomInfo | undefined>;
   getEvent(eventId: string): Promise<EventRecord | undefined>;
@@ -156,6 +194,10 @@ export interface RoomApi {
   getCurrentStateEvents(type?: string): Promise<EventRecord[]>;
   /** The user's current membership and the history visibility; undefined if the room is unknown. */
   queryMembership(userId: string): Promise<MembershipInfo | undefined>;
+  /** `queryMembership`, and whether the user may see any of the room's history. */
+  queryHistoryAccess(userId: string): Promise<HistoryAccess | undefined>;
+  /** An accepted event `userId`'s history visibility lets them see; undefined otherwise. */
+  getVisibleEvent(eventId: string, userId: string): Promise<EventRecord | undefined>;
   getTimeline(query: TimelineQuery): Promise<TimelinePage>;
   getSyncRoom(request: SyncRoomRequest): Promise<SyncRoomResponse | undefined>;
 }
@@ -177,6 +219,8 @@ export interface EventContextQuery {
   before: number;
   after: number;
   filter?: TimelineFilter;
+  /** The reader: the event must be visible to them, and only visible events come around it. */
+  user_id?: string;
 }
 
 export interface EventContext {
@@ -204,9 +248,11 @@ export interface RelationsQuery {
   from?: number;
   to?: number;
   limit: number;
+  /** The reader: the parent must be visible to them, and only visible children are returned. */
+  user_id?: string;
 }
 
-/** Undefined when the parent is no accepted event of the room. */
+/** Undefined when the parent is no accepted event of the room (or not visible to the reader). */
 export interface RelationsPage {
   events: EventRecord[];
   /** Where the next page starts; absent when nothing is left. */
@@ -214,6 +260,7 @@ export interface RelationsPage {
 }
 
 export interface ThreadsQuery {
+  /** The reader: whose participation counts, and whose history visibility applies. */
   user_id: string;
   include: 'all' | 'participated';
   /** Threads whose latest reply has stream ordering ≤ `from`; default all. */
@@ -240,4 +287,37 @@ export interface RoomApi {
   getThreads(query: ThreadsQuery): Promise<ThreadsPage>;
   /** The accepted event closest to `ts` in direction `dir`. */
   getEventNearTimestamp(ts: number, dir: 'f' | 'b'): Promise<EventRecord | undefined>;
+}
+
+// ---- the room's summary (summary.ts) --------------------------------------------------------
+
+/**
+ * What the room directory and the user directory show of a room, from its current state: the
+ * spec's `PublishedRoomsChunk` fields (`POST /publicRooms`), with the room version and the
+ * encryption algorithm besides. Absent fields are unset in the room.
+ */
+export interface RoomSummary {
+  room_id: string;
+  room_version: string;
+  name?: string;
+  /** The plain-text topic (spec `m.room.topic`: the `text/plain` entry of `m.topic`, else `topic`). */
+  topic?: string;
+  avatar_url?: string;
+  canonical_alias?: string;
+  num_joined_members: number;
+  /** `m.room.history_visibility` is `world_readable`. */
+  world_readable: boolean;
+  /** `m.room.guest_access` is `can_join`. */
+  guest_can_join: boolean;
+  /** Absent without an `m.room.join_rules` event. */
+  join_rule?: string;
+  /** `type` of `m.room.create`. */
+  room_type?: string;
+  /** `algorithm` of `m.room.encryption`. */
+  encryption?: string;
+}
+
+export interface RoomApi {
+  /** The room's summary; undefined if the room is unknown. */
+  getRoomSummary(): Promise<RoomSummary | undefined>;
 }

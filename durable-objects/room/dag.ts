@@ -168,12 +168,13 @@ export class RoomDag {
    * state, and the local target of a member event with its new membership.
    */
   queueNotifications(pdu: JsonObject, streamOrdering: number): void {
-    for (const userId of this.localJoinedMembers()) this.store.queueUserNotification(userId, streamOrdering, null);
+    const rows = this.localJoinedMembers().map((user_id) => ({ user_id, stream_ordering: streamOrdering, membership: null as string | null }));
     const target = pdu.type === 'm.room.member' && typeof pdu.state_key === 'string' ? pdu.state_key : undefined;
     if (target && this.isLocal(target)) {
       const content = pdu.content as JsonObject;
-      this.store.queueUserNotification(target, streamOrdering, typeof content.membership === 'string' ? content.membership : null);
+      rows.push({ user_id: target, stream_ordering: streamOrdering, membership: typeof content.membership === 'string' ? content.membership : null });
     }
+    this.store.queueUserNotifications(rows);
   }
 
   private isLocal(userId: string): boolean {

@@ -1,18 +1,29 @@
 /**
- * @module The room's ephemeral data (spec v1.16, Client-Server API "Typing Notifications" and
- * "Receipts"): who is typing, kept in memory only, and the latest receipts, persisted.
+ * @module The room's ephemeral data (spec v1.16, Client-Server API "Typing Notifications",
+ * "Receipts" and "Presence"): who is typing, kept in memory only; the latest receipts; and the
+ * latest presence of each local joined member, both persisted.
  *
  * Every change takes the next position of the room's ephemeral stream (`serial`, persisted in
  * `meta`) and queues, in the same transaction, an outbox row for the local users who must hear
- * of it (every local joined member; only the owner for an `m.read.private` receipt). The outbox
- * delivers the serial to the users' objects, which record it in their room stream, so /sync
- * asks the room for what changed in (serial the user had, serial now]: receipts whose serial is
+ * of it (every local joined member; only the owner for an `m.read.private` receipt; everyone
+ * but the user for presence, who learns their own from their object). The outbox delivers the
+ * serial to the users' objects, which record it in their room stream, so /sync asks the room
+ * for what changed in (serial the user had, serial now]: receipts and presence whose serial is
  * in that range, and the typing set when its last change is in it. A restart forgets who was
  * typing; if anyone was, the room publishes an empty set from its next alarm.
+ *
+ * Presence is not the room's: a member's object publishes each change of their presence to
+ * every room they are joined to (durable-objects/user/presence.ts), with a `version` that grows
+ * per user so a late or repeated copy never replaces a newer one. The room keeps the latest per
+ * member so that a first sync (position 0) gets every joined member's presence (but `offline`,
+ * which is what a client assumes of anyone it has not heard of) and an incremental one each
+ * change once. /sync lifts presence out of the rooms into its top-level `presence`, keeping the
+ * highest version per user.
  */
 import type { JsonObject } from '../../core/canonical-json';
 import type { RoomDag } from './dag';
-import type { ReceiptRow, RoomStore } from './store';
+import type { PresenceStatus, PresenceState } from '../user/api';
+import type { PresenceRow, ReceiptRow, RoomStore } from './store';
 
 const SERIAL = 'ephemeral_serial';
 /** Set while the typing set is non-empty, so a restart knows members may see a stale one. */
@@ -112,6 +123,38 @@ export class RoomEphemeral {
     return true;
   }
 
+  /**
+   * Record a joined member's presence unless a copy at least as new is stored; returns whether
+   * it changed anything. Everyone else local and joined hears of it.
+   */
+  putPresence(p: PresenceStatus): boolean {
+    const known = this.store.getPresenceVersion(p.user_id);
+    if (known !== undefined && known >= p.version) return false;
+    this.transaction(() => {
+      const serial = this.next();
+      this.store.putPresence({
+        user_id: p.user_id, presence: p.presence, status_msg: p.status_msg, last_active_ts: p.last_active_ts,
+        currently_active: p.currently_active ? 1 : 0, version: p.version, serial,
+      });
+      for (const userId of this.dag.localJoinedMembers()) if (userId !== p.user_id) this.store.queueUserEphemeral(userId, serial);
+    });
+    return true;
+  }
+
+  /**
+   * Other members' presence for `q.user_id`, changed in (from, to]; for `from` 0, the latest of
+   * every member still joined, leaving out those `offline`.
+   */
+  presenceFor(q: EphemeralQuery): PresenceStatus[] {
+    if (q.to <= q.from) return [];
+    let rows = this.store.presenceBetween(q.from, q.to).filter((r) => r.user_id !== q.user_id);
+    if (q.from === 0) {
+      const joined = new Set(this.dag.localJoinedMembers());
+      rows = rows.filter((r) => r.presence !== 'offline' && joined.has(r.user_id));
+    }
+    return rows.map(presenceStatus);
+  }
+
   /** `m.typing` and `m.receipt` events for `q.user_id`, for changes in (from, to]. */
   eventsFor(q: EphemeralQuery): JsonObject[] {
     const out: JsonObject[] = [];
@@ -143,4 +186,11 @@ function receiptContent(rows: readonly ReceiptRow[]): JsonObject | undefined {
     byUser[r.user_id] = r.thread_id === '' ? { ts: r.ts } : { ts: r.ts, thread_id: r.thread_id };
   }
   return content;
+}
+
+function presenceStatus(r: PresenceRow): PresenceStatus {
+  return {
+    user_id: r.user_id, presence: r.presence as PresenceState, status_msg: r.status_msg, last_active_ts: r.last_active_ts,
+    currently_active: r.currently_active === 1, version: r.version,
+  };
 }

@@ -13,6 +13,12 @@ const OUTBOX_BATCH = 50;
 const OUTBOX_RETRY_MS = 1_000;
 /** Delivered rows are deleted with the next write, or after this long without one. */
 const OUTBOX_FLUSH_MS = 2_000;
+/**
+ * Delivery rounds start at most this often. A room that was quiet delivers at once (a long-poll
+ * wakes within milliseconds); a busy room's notifications wait up to this long and share one
+ * round, so each user's object is written once for several events instead of once per event.
+ */
+const OUTBOX_MIN_INTERVAL_MS = 10;
 
 export interface OutboxHost {
   store: RoomStore;
@@ -30,7 +36,24 @@ export class Outbox {
   private readonly delivered = new Map<string, { stream_ordering: number; ephemeral: number }>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
+  private lastRound = 0;
+  private roundTimer: ReturnType<typeof setTimeout> | undefined;
+
   constructor(private readonly host: OutboxHost) {}
+
+  /** Deliver what is due: now if the last round is old enough, else with the next round. */
+  schedule(): void {
+    if (this.roundTimer !== undefined) return;
+    const wait = this.lastRound + OUTBOX_MIN_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      void this.drain();
+      return;
+    }
+    this.roundTimer = setTimeout(() => {
+      this.roundTimer = undefined;
+      void this.drain();
+    }, wait);
+  }
 
   /**
    * Deliver due notifications to the users' objects, oldest first. A failure schedules a
@@ -40,9 +63,12 @@ export class Outbox {
     if (this.draining) return;
     this.draining = true;
     const { store, dag } = this.host;
+    let queuedMeanwhile = false;
     try {
       for (;;) {
+        this.lastRound = Date.now();
         // Rows delivered but not yet deleted (see flushDelivered) are skipped.
+        const version = store.outboxVersion;
         const due = store
           .dueUserNotifications(OUTBOX_BATCH + this.delivered.size)
           .filter((n) => {
@@ -73,9 +99,16 @@ export class Outbox {
           await this.host.scheduleAlarm(Date.now() + OUTBOX_RETRY_MS);
           return;
         }
+        // A full page: more is waiting, go on. A short one: what was queued while it was
+        // delivered goes with the next round, paced by `schedule`.
+        if (due.length < OUTBOX_BATCH) {
+          queuedMeanwhile = store.outboxVersion !== version;
+          return;
+        }
       }
     } finally {
       this.draining = false;
+      if (queuedMeanwhile) this.schedule();
     }
   }
 
@@ -86,7 +119,7 @@ export class Outbox {
    * object stop before the deletion, the rows are delivered again, which users' objects ignore.
    */
   flushDelivered(): void {
-    for (const [userId, d] of this.delivered) this.host.store.deliveredUserNotification(userId, d.stream_ordering, d.ephemeral);
+    this.host.store.deliveredUserNotifications([...this.delivered].map(([user_id, d]) => ({ user_id, ...d })));
     this.delivered.clear();
   }
 

@@ -27,30 +27,40 @@ import { fail, planLocal, writeLocal, type LocalRequest, type Planned } from './
 import { Outbox } from './outbox';
 import { receivePdu } from './receive';
 import type { ReceiptCommand, RoomResult, TypingInput } from './api';
+import type { PresenceStatus } from '../user/api';
 import { RoomEphemeral } from './ephemeral';
-import { membershipAt, strippedState, syncRoom } from './sync';
+import { leaveWithoutJoin, membershipAt, strippedState, syncRoom } from './sync';
 import { StateGroups, stateKey as stateKeyOf, toTriples } from './state';
 import { RoomStore, type StoredEvent } from './store';
 import { thirdPartyVerdicts } from './third-party';
-import { matchesFilter } from './timeline';
+import { timelinePage } from './timeline';
+import { StateLookup, VisibilityFilter } from './visibility';
+import { heroesNeeded, lazySyncMembers, sendersMembers, SyncSummaries } from './members';
+import type { HistoryAccess } from './api';
 import type { EventContext, EventContextQuery, RelationsPage, RelationsQuery, ThreadsPage, ThreadsQuery } from './api';
 import { relationsPage, threadsPage } from './reads';
+import type { RoomSummary } from './api';
+import { roomSummary } from './summary';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
 
-type LocalJob = LocalRequest & { done: (r: SendResult) => void };
+/** `check`: plan an event as if sending it, to learn whether the auth rules allow it; nothing is written. */
+type LocalJob = (LocalRequest | { kind: 'check'; input: SendInput }) & { done: (r: SendResult) => void };
 type Job = LocalJob | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void };
 
 export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
+  private readonly record = (e: StoredEvent): EventRecord => toRecord(e, this.store);
   private readonly store: RoomStore;
   private readonly dag: RoomDag;
   private readonly config: HomeserverConfig;
   private readonly queue: Job[] = [];
   private pumping = false;
   private readonly outbox: Outbox;
-  /** Typing (in memory) and receipts; created with the schema. */
+  /** Typing (in memory), receipts and presence; created with the schema. */
   private ephemeral!: RoomEphemeral;
+  /** /sync room summaries (members.ts), made on first use. */
+  private summaries: SyncSummaries | undefined;
 
   constructor(ctx: DurableObjectState, env: HomeserverBindings) {
     super(ctx, env);
@@ -87,6 +97,14 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   }
 
   /**
+   * Whether `input` would be accepted now (auth rules, size), without sending it: planned in
+   * the write queue like a send, against the state a send would see, then dropped.
+   */
+  queryMaySend(input: SendInput): Promise<RoomResult<object>> {
+    return new Promise((done) => this.enqueue({ kind: 'check', input, done: (r) => done(r.ok ? { ok: true } : r) }));
+  }
+
+  /**
    * Accept a PDU from another server through the receipt checks. The caller has checked its
    * format on the raw text and its signatures (see receive.ts).
    */
@@ -109,7 +127,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const denied = this.requireJoined(input.user_id);
     if (denied) return denied;
     const expiresAt = Date.now() + Math.max(input.timeout_ms, 0);
-    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) void this.outbox.drain();
+    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) this.outbox.schedule();
     const next = this.ephemeral.nextExpiry();
     if (next !== undefined) await this.scheduleAlarm(next);
     return { ok: true };
@@ -120,7 +138,14 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     if (denied) return denied;
     const e = this.store.getEvent(input.event_id);
     if (!e || e.status !== 'accepted') return fail('M_NOT_FOUND', `Unknown event ${input.event_id}`);
-    if (this.ephemeral.putReceipt({ ...input, ts: Date.now() }, e.stream_ordering)) void this.outbox.drain();
+    if (this.ephemeral.putReceipt({ ...input, ts: Date.now() }, e.stream_ordering)) this.outbox.schedule();
+    return { ok: true };
+  }
+
+  async performPresence(input: PresenceStatus): Promise<RoomResult<object>> {
+    const denied = this.requireJoined(input.user_id);
+    if (denied) return denied;
+    if (this.ephemeral.putPresence(input)) this.outbox.schedule();
     return { ok: true };
   }
 
@@ -154,12 +179,12 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
 
   async getEvent(eventId: string): Promise<EventRecord | undefined> {
     const e = this.store.getEvent(eventId);
-    return e && record(e);
+    return e && this.record(e);
   }
 
   /** Events in stream order after `since`. */
   async getEventsAfter(since: number, limit = 100): Promise<EventRecord[]> {
-    return this.store.eventsAfter(since, Math.min(Math.max(limit, 1), 1000)).map(record);
+    return this.store.eventsAfter(since, Math.min(Math.max(limit, 1), 1000)).map(this.record);
   }
 
   async getCurrentState(): Promise<StateTriple[]> {
@@ -184,7 +209,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   async getStateEvent(type: string, stateKey: string): Promise<EventRecord | undefined> {
     const id = this.dag.current.state.get(stateKeyOf(type, stateKey));
     const e = id === undefined ? undefined : this.store.getEvent(id);
-    return e && record(e);
+    return e && this.record(e);
   }
 
   async getCurrentStateEvents(type?: string): Promise<EventRecord[]> {
@@ -194,7 +219,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const events = this.store.getEvents(ids);
     return ids.flatMap((id) => {
       const e = events.get(id);
-      return e ? [record(e)] : [];
+      return e ? [this.record(e)] : [];
     });
   }
 
@@ -214,38 +239,24 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     };
   }
 
-  /** A page of accepted events in stream order under a filter (see `TimelineQuery`). */
+  /** `queryMembership`, and whether the user may see any event (see visibility.ts). */
+  async queryHistoryAccess(userId: string): Promise<HistoryAccess | undefined> {
+    const info = await this.queryMembership(userId);
+    return info && { ...info, sees_history: new VisibilityFilter(this.dag, userId).seesAnything() };
+  }
+
+  async getVisibleEvent(eventId: string, userId: string): Promise<EventRecord | undefined> {
+    const e = this.store.getEvent(eventId);
+    return e && new VisibilityFilter(this.dag, userId).sees(e) ? this.record(e) : undefined;
+  }
+
+  /** A page of accepted events in stream order under a filter and the reader's visibility (see `TimelineQuery`). */
   async getTimeline(query: TimelineQuery): Promise<TimelinePage> {
-    // Rows one read looks at, at most: a narrow filter over a long room pages on from `end`.
-    const MAX_TIMELINE_SCAN = 5000;
-    const back = query.dir === 'b';
-    const start = query.from ?? (back ? this.store.maxStreamOrdering() : 0);
-    const limit = Math.min(Math.max(query.limit, 0), 1000);
-    // Unfiltered, one row beyond the limit tells whether more follow; a filter may skip many.
-    const batch = query.filter ? Math.max(limit + 1, 200) : limit + 1;
-    const events: EventRecord[] = [];
-    let pos = start;
-    let scanned = 0;
-    let exhausted = false;
-    while (events.length < limit && scanned < MAX_TIMELINE_SCAN) {
-      const rows = back
-        ? this.store.acceptedEventsDescending(pos, query.to ?? 0, batch)
-        : this.store.acceptedEventsAscending(pos, query.to ?? Number.MAX_SAFE_INTEGER, batch);
-      let used = 0;
-      for (const e of rows) {
-        used++;
-        scanned++;
-        pos = back ? e.stream_ordering - 1 : e.stream_ordering;
-        if (matchesFilter(query.filter, e.type, e.sender)) events.push(record(e));
-        if (events.length === limit) break;
-      }
-      if (rows.length < batch && used === rows.length) {
-        exhausted = true;
-        break;
-      }
-    }
-    if (limit === 0) exhausted = false;
-    return exhausted ? { events, start } : { events, start, end: pos };
+    const lookup = new StateLookup(this.dag);
+    const reader = query.user_id === undefined ? undefined : new VisibilityFilter(this.dag, query.user_id, lookup);
+    const page = timelinePage(this.store, query, reader?.sees);
+    const members = query.lazy_load_members ? { state: sendersMembers(lookup, page.events).map(this.record) } : {};
+    return { ...page, events: page.events.map(this.record), ...members };
   }
 
   /** One room's part of a user's /sync: timeline (from, to], its state, or an invite's stripped state. */
@@ -254,13 +265,46 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     if (r.membership === 'invite' || r.membership === 'knock') {
       return { events: [], limited: false, prev_batch: r.to, state: [], invite_state: strippedState(this.store, this.dag.current.state, r.user_id) };
     }
+    if (r.membership === 'leave' || r.membership === 'ban') {
+      const own = leaveWithoutJoin(this.store, this.dag.groups, r.to, r.user_id);
+      if (own) return { events: [this.record(own)], limited: false, prev_batch: own.stream_ordering - 1, state: [] };
+    }
     // Newly joined (from an invite, or again after leaving): the whole state and ephemeral data.
     const fresh = r.membership === 'join' && r.from > 0 && membershipAt(this.store, this.dag.groups, r.from, r.user_id) !== 'join';
-    const slice = syncRoom(this.store, this.dag.groups, { from: r.from, to: r.to, limit: Math.min(Math.max(r.limit, 0), 1000), full_state: r.full_state || fresh });
-    const ephemeral = r.membership === 'join' && r.ephemeral_to !== undefined
-      ? { ephemeral: this.ephemeral.eventsFor({ user_id: r.user_id, from: fresh ? 0 : (r.ephemeral_from ?? 0), to: r.ephemeral_to }) }
-      : {};
-    return { events: slice.events.map(record), limited: slice.limited, prev_batch: slice.prev_batch, state: slice.state.map(record), ...ephemeral };
+    const slice = syncRoom(this.store, this.dag.groups, {
+      from: fresh ? 0 : r.from, to: r.to, limit: Math.min(Math.max(r.limit, 0), 1000), full_state: r.full_state || fresh, lazy_members: r.lazy_load_members === true,
+    });
+    // Spec "Room History Visibility": the timeline holds only what the user may see (e.g. nothing
+    // after their leave, nothing before their join under `joined`).
+    const lookup = new StateLookup(this.dag);
+    const events = new VisibilityFilter(this.dag, r.user_id, lookup).filter(slice.events);
+    const groupAt = (position: number) => (position > 0 ? this.store.stateGroupAtPosition(position) : null);
+    const toGroup = groupAt(r.to);
+    // Spec (/sync `summary`): given for joined rooms; it is required with lazy-loaded members.
+    const summary = r.membership === 'join' && toGroup !== null ? (this.summaries ??= new SyncSummaries(this.store)).summary(this.dag.groups.load(toGroup), r.user_id) : undefined;
+    const state = !r.lazy_load_members ? slice.state : [
+      ...slice.state,
+      ...lazySyncMembers(lookup, {
+        userId: r.user_id,
+        timeline: events,
+        startGroup: groupAt(slice.prev_batch),
+        ...(r.from === 0 || r.full_state || fresh ? {} : { fromGroup: groupAt(r.from) }),
+        heroes: summary && heroesNeeded(lookup, toGroup) ? summary['m.heroes'] : [],
+      }),
+    ];
+    const range = r.membership === 'join' && r.ephemeral_to !== undefined
+      ? { user_id: r.user_id, from: fresh ? 0 : (r.ephemeral_from ?? 0), to: r.ephemeral_to }
+      : undefined;
+    const ephemeral = range ? { ephemeral: this.ephemeral.eventsFor(range), presence: this.ephemeral.presenceFor(range) } : {};
+    // Spec (`UnsignedData.transaction_id`): the sending device gets its transaction ID back.
+    const txns = r.device_id ? this.store.transactionIds(r.user_id, r.device_id, events.filter((e) => e.sender === r.user_id).map((e) => e.event_id)) : new Map<string, string>();
+    const withTxn = (e: StoredEvent): EventRecord => {
+      const t = txns.get(e.event_id);
+      return t === undefined ? this.record(e) : { ...this.record(e), transaction_id: t.replace(/^m\.redact\//, '') };
+    };
+    return {
+      events: events.map(withTxn), limited: slice.limited, prev_batch: slice.prev_batch, state: state.map(this.record), ...ephemeral, ...(summary ? { summary } : {}),
+    };
   }
 
   // ---- RPC: reads around events (context, relations, threads, timestamps; see reads.ts) ------
@@ -268,9 +312,10 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   async getEventContext(q: EventContextQuery): Promise<EventContext | undefined> {
     const e = this.store.getEvent(q.event_id);
     if (!e || e.status !== 'accepted') return undefined;
+    if (q.user_id !== undefined && !new VisibilityFilter(this.dag, q.user_id).sees(e)) return undefined;
     // Bound the forward walk now, so `end` is exact even if events arrive meanwhile.
     const newest = this.store.maxStreamOrdering();
-    const filter = q.filter ? { filter: q.filter } : {};
+    const filter = { ...(q.filter ? { filter: q.filter } : {}), ...(q.user_id !== undefined ? { user_id: q.user_id } : {}) };
     const before = await this.getTimeline({ dir: 'b', from: e.stream_ordering - 1, limit: q.before, ...filter });
     const after = await this.getTimeline({ dir: 'f', from: e.stream_ordering, to: newest, limit: q.after, ...filter });
     // Spec: "The state of the room at the last event returned".
@@ -279,34 +324,42 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const ids = group === null ? [] : toTriples(this.dag.groups.load(group)).map(([, , id]) => id);
     const loaded = this.store.getEvents(ids);
     return {
-      event: record(e),
+      event: this.record(e),
       events_before: before.events,
       events_after: after.events,
       start: before.end ?? 0,
       end: after.end ?? newest,
       state: ids.flatMap((id) => {
         const s = loaded.get(id);
-        return s ? [record(s)] : [];
+        return s ? [this.record(s)] : [];
       }),
     };
   }
 
   async getRelations(q: RelationsQuery): Promise<RelationsPage | undefined> {
-    const page = relationsPage(this.store, { ...q, limit: Math.min(Math.max(q.limit, 1), 1000) });
-    return page && { events: page.events.map(record), ...(page.next !== undefined ? { next: page.next } : {}) };
+    const reader = q.user_id === undefined ? undefined : new VisibilityFilter(this.dag, q.user_id);
+    const page = relationsPage(this.store, { ...q, limit: Math.min(Math.max(q.limit, 1), 1000) }, reader?.sees);
+    return page && { events: page.events.map(this.record), ...(page.next !== undefined ? { next: page.next } : {}) };
   }
 
   async getThreads(q: ThreadsQuery): Promise<ThreadsPage> {
-    const page = threadsPage(this.store, { ...q, limit: Math.min(Math.max(q.limit, 1), 1000) });
+    const page = threadsPage(this.store, { ...q, limit: Math.min(Math.max(q.limit, 1), 1000) }, new VisibilityFilter(this.dag, q.user_id).sees);
     return {
-      threads: page.threads.map((t) => ({ ...t, root: record(t.root), latest_event: record(t.latest_event) })),
+      threads: page.threads.map((t) => ({ ...t, root: this.record(t.root), latest_event: this.record(t.latest_event) })),
       ...(page.next !== undefined ? { next: page.next } : {}),
     };
   }
 
   async getEventNearTimestamp(ts: number, dir: 'f' | 'b'): Promise<EventRecord | undefined> {
     const e = this.store.eventNearTimestamp(ts, dir);
-    return e && record(e);
+    return e && this.record(e);
+  }
+
+  // ---- RPC: the room's summary (directories; see summary.ts) ----------------------------------
+
+  async getRoomSummary(): Promise<RoomSummary | undefined> {
+    const { roomId, rules } = this.dag;
+    return roomId && rules ? roomSummary(this.store, roomId, rules.room_version, this.dag.current.state) : undefined;
   }
 
   // ---- the write queue ----------------------------------------------------------------------
@@ -331,13 +384,13 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         if (next.kind === 'ingest') {
           this.queue.shift();
           next.done(this.receive(next.pdu, next.thirdParty));
-          void this.outbox.drain();
+          this.outbox.schedule();
           continue;
         }
         let n = 0;
         while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest') n++;
         await this.runLocalBatch(this.queue.splice(0, n) as LocalJob[]);
-        void this.outbox.drain();
+        this.outbox.schedule();
       }
     } finally {
       this.pumping = false;
@@ -389,13 +442,17 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         }
         let outcome: Planned | SendResult;
         try {
-          outcome = planLocal(this.dag, job, now);
+          outcome = planLocal(this.dag, job.kind === 'check' ? { kind: 'send', input: job.input } : job, now);
         } catch (e) {
           console.error('room: planning an event failed:', e);
           outcome = fail('M_UNKNOWN', 'the event could not be built');
         }
         if ('ok' in outcome) {
           results.set(job, outcome);
+          continue;
+        }
+        if (job.kind === 'check') {
+          results.set(job, { ok: true, event_id: outcome.event_id, stream_ordering: 0 });
           continue;
         }
         plans.push(outcome);
@@ -430,6 +487,11 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   }
 }
 
-function record(e: StoredEvent): EventRecord {
-  return { event_id: e.event_id, stream_ordering: e.stream_ordering, pdu: e.pdu, status: e.status, rejection: e.rejection, redacted_by: e.redacted_by };
+/** A stored event for RPC; a redacted one carries its redaction (spec `UnsignedData.redacted_because`). */
+function toRecord(e: StoredEvent, store: RoomStore): EventRecord {
+  const redaction = e.redacted_by ? store.getEvent(e.redacted_by) : undefined;
+  return {
+    event_id: e.event_id, stream_ordering: e.stream_ordering, pdu: e.pdu, status: e.status, rejection: e.rejection, redacted_by: e.redacted_by,
+    ...(redaction ? { redacted_because: { event_id: redaction.event_id, pdu: redaction.pdu } } : {}),
+  };
 }

@@ -78,4 +78,19 @@ export const MIGRATIONS: readonly string[] = [
   -- The ephemeral position (typing, receipts) a local user still has to be told about.
   ALTER TABLE outbox_users ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Presence of the local joined members (spec "Presence"), as their objects published it: the
+  -- latest per user. version orders a user's publications (older ones are ignored); serial is
+  -- the room's ephemeral stream position of the last change (see ephemeral.ts).
+  CREATE TABLE presence (
+    user_id TEXT PRIMARY KEY,
+    presence TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER,
+    currently_active INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    serial INTEGER NOT NULL
+  );
+  CREATE INDEX presence_by_serial ON presence(serial);
+  `,
 ];

@@ -35,6 +35,17 @@ export interface ReceiptRow extends Record<string, SqlStorageValue> {
   serial: number;
 }
 
+/** A local member's presence as their object published it (`currently_active` 0 or 1). */
+export interface PresenceRow extends Record<string, SqlStorageValue> {
+  user_id: string;
+  presence: string;
+  status_msg: string | null;
+  last_active_ts: number | null;
+  currently_active: number;
+  version: number;
+  serial: number;
+}
+
 /** What inserting an event takes: the stored fields it starts with, and its edges. */
 export type NewEvent = Omit<StoredEvent, 'stream_ordering' | 'redacted_by'> & {
   prev_events: readonly string[];
@@ -74,6 +85,9 @@ function toStoredEvent(row: EventRow): StoredEvent {
 }
 
 export class RoomStore {
+  /** Bumped by every outbox write, so the outbox can tell when nothing new was queued. */
+  outboxVersion = 0;
+
   constructor(private readonly sql: SqlStorage) {}
 
   /** Apply pending migrations (call inside `blockConcurrencyWhile` + `transactionSync`). */
@@ -219,10 +233,43 @@ export class RoomStore {
       .map((r) => [r.type, r.state_key, r.event_id]);
   }
 
+  /**
+   * One key of a group's state, read along its delta chain (`stateGroupChain`, newest first)
+   * without loading the whole map: the newest group that names the key decides. Returns the
+   * event ID, null when that group removed the key, undefined when no group of the chain names it.
+   * Each lookup is a primary-key probe per chain group.
+   */
+  stateGroupValue(chain: readonly number[], type: string, stateKey: string): string | null | undefined {
+    let best: { at: number; event_id: string | null } | undefined;
+    for (const part of chunks(chain, MAX_PARAMS - 2)) {
+      const marks = part.map(() => '?').join(',');
+      for (const row of this.sql.exec<{ group_id: number; event_id: string | null }>(
+        `SELECT group_id, event_id FROM state_group_entries WHERE type = ? AND state_key = ? AND group_id IN (${marks})`,
+        type, stateKey, ...part,
+      )) {
+        const at = chain.indexOf(row.group_id);
+        if (!best || at < best.at) best = { at, event_id: row.event_id };
+      }
+    }
+    return best?.event_id;
+  }
+
   getTransaction(userId: string, deviceId: string, txnId: string): string | undefined {
     return this.sql
       .exec<{ event_id: string }>('SELECT event_id FROM transactions WHERE user_id = ? AND device_id = ? AND txn_id = ?', userId, deviceId, txnId)
       .toArray()[0]?.event_id;
+  }
+
+  /** The transaction IDs `deviceId` of `userId` sent any of `eventIds` with. */
+  transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const part of chunks(eventIds, MAX_PARAMS - 2)) {
+      const marks = part.map(() => '?').join(',');
+      for (const row of this.sql.exec<{ event_id: string; txn_id: string }>(
+        `SELECT event_id, txn_id FROM transactions WHERE user_id = ? AND device_id = ? AND event_id IN (${marks})`, userId, deviceId, ...part,
+      )) out.set(row.event_id, row.txn_id);
+    }
+    return out;
   }
 
   insertTransaction(userId: string, deviceId: string, txnId: string, eventId: string): void {
@@ -245,17 +292,27 @@ export class RoomStore {
   // ---- outbox of local-user notifications ---------------------------------------------------
 
   /** Due: tell `userId` about events up to `streamOrdering` (and its membership, if given). */
-  queueUserNotification(userId: string, streamOrdering: number, membership: string | null): void {
-    this.sql.exec(
-      `INSERT INTO outbox_users (user_id, stream_ordering, membership) VALUES (?, ?, ?)
-       ON CONFLICT (user_id) DO UPDATE SET stream_ordering = MAX(stream_ordering, excluded.stream_ordering),
-         membership = COALESCE(excluded.membership, membership)`,
-      userId, streamOrdering, membership,
-    );
+  /**
+   * Due: tell each user that the room moved to `stream_ordering` (with their new membership, or
+   * null). One statement for all of an event's local members; a user listed twice gets both
+   * rows applied in order (the conflict clause merges them).
+   */
+  queueUserNotifications(rows: readonly { user_id: string; stream_ordering: number; membership: string | null }[]): void {
+    if (rows.length === 0) return;
+    this.outboxVersion++;
+    for (const chunk of chunks(rows, MAX_PARAMS / 3)) {
+      this.sql.exec(
+        `INSERT INTO outbox_users (user_id, stream_ordering, membership) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
+         ON CONFLICT (user_id) DO UPDATE SET stream_ordering = MAX(stream_ordering, excluded.stream_ordering),
+           membership = COALESCE(excluded.membership, membership)`,
+        ...chunk.flatMap((r) => [r.user_id, r.stream_ordering, r.membership]),
+      );
+    }
   }
 
   /** Due: tell `userId` that the room's ephemeral data (typing, receipts) moved to `serial`. */
   queueUserEphemeral(userId: string, serial: number): void {
+    this.outboxVersion++;
     this.sql.exec(
       `INSERT INTO outbox_users (user_id, stream_ordering, membership, ephemeral) VALUES (?, 0, NULL, ?)
        ON CONFLICT (user_id) DO UPDATE SET ephemeral = MAX(ephemeral, excluded.ephemeral)`,
@@ -272,9 +329,14 @@ export class RoomStore {
       .toArray();
   }
 
-  /** Remove a delivered notification unless a newer one (events or ephemeral) replaced it meanwhile. */
-  deliveredUserNotification(userId: string, streamOrdering: number, ephemeral = 0): void {
-    this.sql.exec('DELETE FROM outbox_users WHERE user_id = ? AND stream_ordering = ? AND ephemeral = ?', userId, streamOrdering, ephemeral);
+  /** Remove delivered notifications, each unless a newer one (events or ephemeral) replaced it meanwhile. */
+  deliveredUserNotifications(rows: readonly { user_id: string; stream_ordering: number; ephemeral: number }[]): void {
+    for (const chunk of chunks(rows, MAX_PARAMS / 3)) {
+      this.sql.exec(
+        `DELETE FROM outbox_users WHERE (user_id, stream_ordering, ephemeral) IN (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})`,
+        ...chunk.flatMap((r) => [r.user_id, r.stream_ordering, r.ephemeral]),
+      );
+    }
   }
 
   // ---- receipts -----------------------------------------------------------------------------
@@ -297,6 +359,27 @@ export class RoomStore {
   /** Receipts changed in (after, upTo] of the ephemeral stream. */
   receiptsBetween(after: number, upTo: number): ReceiptRow[] {
     return this.sql.exec<ReceiptRow>('SELECT * FROM receipts WHERE serial > ? AND serial <= ? ORDER BY serial', after, upTo).toArray();
+  }
+
+  // ---- presence of local members (ephemeral.ts) ---------------------------------------------
+
+  getPresenceVersion(userId: string): number | undefined {
+    return this.sql.exec<{ version: number }>('SELECT version FROM presence WHERE user_id = ?', userId).toArray()[0]?.version;
+  }
+
+  putPresence(p: PresenceRow): void {
+    this.sql.exec(
+      `INSERT INTO presence (user_id, presence, status_msg, last_active_ts, currently_active, version, serial) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET presence = excluded.presence, status_msg = excluded.status_msg,
+         last_active_ts = excluded.last_active_ts, currently_active = excluded.currently_active, version = excluded.version,
+         serial = excluded.serial`,
+      p.user_id, p.presence, p.status_msg, p.last_active_ts, p.currently_active, p.version, p.serial,
+    );
+  }
+
+  /** Presence changed in (after, upTo] of the ephemeral stream. */
+  presenceBetween(after: number, upTo: number): PresenceRow[] {
+    return this.sql.exec<PresenceRow>('SELECT * FROM presence WHERE serial > ? AND serial <= ? ORDER BY serial', after, upTo).toArray();
   }
 
   // ---- timeline reads (accepted events only) ------------------------------------------------

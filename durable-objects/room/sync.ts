@@ -19,6 +19,8 @@ export interface SyncRoomQuery {
   limit: number;
   /** Send the whole state at the start of the timeline, not only what changed since `from`. */
   full_state: boolean;
+  /** Lazy-loading members: leave `m.room.member` events out of `state` (the caller adds those the timeline needs, members.ts). */
+  lazy_members?: boolean;
 }
 
 export interface SyncRoomSlice {
@@ -47,6 +49,23 @@ export function membershipAt(store: RoomStore, groups: StateGroups, position: nu
   return isJsonObject(content) && typeof content.membership === 'string' ? content.membership : undefined;
 }
 
+/**
+ * The user's own leave (or ban) at `position` when they were only invited or knocking just
+ * before it: a knock rejected or withdrawn, an invite declined or revoked. They were not in the
+ * room in between, so their /sync shows that member event alone rather than the room's
+ * timeline and state up to it. History visibility (visibility.ts) would hide even that event
+ * (the user was joined neither before nor after it); like Synapse, which always shows users
+ * their own leave after an invite, it is shown, so that the room visibly leaves the invite or
+ * knock section. Undefined otherwise.
+ */
+export function leaveWithoutJoin(store: RoomStore, groups: StateGroups, position: number, userId: string): StoredEvent | undefined {
+  const id = stateAt(store, groups, position).get(stateKey('m.room.member', userId));
+  const e = id === undefined ? undefined : store.getEvent(id);
+  if (!e || e.stream_ordering <= 0) return undefined;
+  const before = membershipAt(store, groups, e.stream_ordering - 1, userId);
+  return before === 'invite' || before === 'knock' ? e : undefined;
+}
+
 export function syncRoom(store: RoomStore, groups: StateGroups, q: SyncRoomQuery): SyncRoomSlice {
   const newestFirst = q.to > q.from ? store.acceptedEventsDescending(q.to, q.from, q.limit + 1) : [];
   const limited = newestFirst.length > q.limit;
@@ -58,7 +77,7 @@ export function syncRoom(store: RoomStore, groups: StateGroups, q: SyncRoomQuery
   if (!initial && !limited) return { events, limited, prev_batch: start, state: [] };
   const atStart = stateAt(store, groups, start);
   const before = initial ? new Map<string, string>() : stateAt(store, groups, q.from);
-  const changed = [...atStart].filter(([key, id]) => before.get(key) !== id).map(([, id]) => id);
+  const changed = [...atStart].filter(([key, id]) => before.get(key) !== id && !(q.lazy_members && key.startsWith('["m.room.member",'))).map(([, id]) => id);
   const loaded = store.getEvents(changed);
   const state = changed.map((id) => loaded.get(id)).filter((e): e is StoredEvent => e !== undefined);
   return { events, limited, prev_batch: start, state };

@@ -5,14 +5,21 @@
  * `get*`; `authenticate` is the auth gate's.
  */
 import type { JsonObject, JsonValue } from '../../core/canonical-json';
+import type { PushRuleUpdate } from '../../core/push/ruleset';
+import type { RateLimitClass } from '../../workers/shared/config';
 
 
 /** Expected failures cross RPC as values: thrown errors would lose their errcode. */
 export type UserFailure = {
   ok: false;
-  errcode: 'M_FORBIDDEN' | 'M_USER_IN_USE' | 'M_USER_DEACTIVATED' | 'M_NOT_FOUND' | 'M_UNKNOWN_TOKEN' | 'M_INVALID_PARAM' | 'M_PROFILE_TOO_LARGE';
+  errcode: 'M_FORBIDDEN' | 'M_USER_IN_USE' | 'M_USER_DEACTIVATED' | 'M_NOT_FOUND' | 'M_UNKNOWN_TOKEN' | 'M_INVALID_PARAM' | 'M_PROFILE_TOO_LARGE' | 'M_LIMIT_EXCEEDED';
   error: string;
+  /** With `M_LIMIT_EXCEEDED`: how long to wait (spec "Rate limiting"). */
+  retry_after_ms?: number;
 };
+
+/** The rate-limit classes a user's object counts in `authenticate` (the auth gate names one per route). */
+export type UserRateLimitClass = Extract<RateLimitClass, 'message'>;
 export type UserResult<T = object> = ({ ok: true } & T) | UserFailure;
 
 /** A device as the spec's `Device` object (absent fields are unknown). */
@@ -70,6 +77,14 @@ export interface RoomNotification {
   ephemeral?: number;
 }
 
+export interface ForgetRoomInput {
+  room_id: string;
+  /** The user's membership in the room's current state (`leave` or `ban`). */
+  membership: string;
+  /** The room's stream ordering of that membership event. */
+  stream_ordering: number;
+}
+
 /** One account-data event: global when `room_id` is null. */
 export interface AccountDataEntry {
   room_id: string | null;
@@ -91,13 +106,25 @@ export const MAX_PROFILE_BYTES = 64 * 1024;
 export interface UserApi {
   getAccountStatus(): Promise<AccountStatus>;
   performRegister(input: RegisterInput): Promise<UserResult<{ device_id?: string }>>;
-  /** `m.login.password`: check the password, then create the device and token. */
+  /**
+   * `m.login.password`: check the password, then create the device and token. Failed attempts
+   * count against the account's `login_failed` rate; while it is used up every attempt, right
+   * or wrong, fails `M_LIMIT_EXCEEDED`.
+   */
   performLogin(input: LoginInput): Promise<UserResult<{ user_id: string; device_id: string }>>;
   /** Delete the device (and so every token of it). */
   performLogout(deviceId: string): Promise<UserResult>;
   performLogoutAll(): Promise<UserResult>;
-  /** Resolve a token hash to its device; records `last_seen` at most once a minute. */
-  authenticate(tokenHash: string, seen: { now: number; ip: string | null }): Promise<UserResult<{ user_id: string; device_id: string }>>;
+  /**
+   * Resolve a token hash to its device; records `last_seen` at most once a minute. With
+   * `rateLimit`, the request also counts against the user's bucket of that class and fails
+   * `M_LIMIT_EXCEEDED` (with `retry_after_ms`) when it is empty.
+   */
+  authenticate(
+    tokenHash: string,
+    seen: { now: number; ip: string | null },
+    rateLimit?: UserRateLimitClass,
+  ): Promise<UserResult<{ user_id: string; device_id: string }>>;
   /** Whether `password` is the account's password (UIA `m.login.password`). */
   checkPassword(password: string): Promise<boolean>;
   getDevices(): Promise<Device[]>;
@@ -120,6 +147,12 @@ export interface UserApi {
    * membership changes nothing, so the outbox may deliver twice.
    */
   notifyRoom(notification: RoomNotification): Promise<void>;
+  /**
+   * Forget a room (spec "Leaving rooms"): /sync leaves it out until a notification beyond
+   * `input.stream_ordering` (the room position of the membership forgotten) brings a new
+   * membership. The caller has checked with the room that the membership is `leave` or `ban`.
+   */
+  performForgetRoom(input: ForgetRoomInput): Promise<UserResult>;
   /** Room IDs where the user's membership is `join`. */
   getJoinedRooms(): Promise<string[]>;
   /** The user's room stream position. */
@@ -183,4 +216,57 @@ export interface SyncRoom {
 /** The user `userId`'s object, typed by `UserApi` (the interface is the contract, as for rooms). */
 export function userApi(namespace: DurableObjectNamespace, userId: string): UserApi {
   return namespace.getByName(userId) as unknown as UserApi;
+}
+
+// ---- presence (presence.ts) -----------------------------------------------------------------
+// Declared as a merge into `UserApi` so this group stays in one place.
+
+/** Spec `m.presence` `presence`: the user's presence state. */
+export type PresenceState = 'online' | 'unavailable' | 'offline';
+
+/**
+ * A user's presence as their object publishes it, rooms keep it and /sync reports it (spec
+ * "Presence"). `last_active_ts` becomes `last_active_ago` when read.
+ */
+export interface PresenceStatus {
+  user_id: string;
+  presence: PresenceState;
+  status_msg: string | null;
+  /** When the user was last active (ms since the epoch); null if never. */
+  last_active_ts: number | null;
+  currently_active: boolean;
+  /** Grows with every published change of the user's presence: of two copies, the higher is the newer. */
+  version: number;
+}
+
+export interface UserApi {
+  /**
+   * `PUT /presence/{userId}/status`: set the state and the status message (null clears it);
+   * `online` counts as activity. Fails `M_FORBIDDEN` without an active account.
+   */
+  performSetPresence(presence: PresenceState, statusMsg: string | null): Promise<UserResult>;
+  /**
+   * A /sync with `set_presence` `online` (activity) or `unavailable`, waiting up to `timeoutMs`:
+   * the user counts as syncing until then. Writes only when the state changes, or at most once
+   * a minute to refresh `last_active_ts`.
+   */
+  performSyncPresence(presence: 'online' | 'unavailable', timeoutMs: number): Promise<void>;
+  /** The presence now (`offline` if never set); undefined without an active account. */
+  getPresence(): Promise<PresenceStatus | undefined>;
+  /**
+   * The user's own presence for their /sync from room-stream position `since` to `upTo`: when
+   * its last published change lies in (since, upTo]; for `since` 0, when it is not `offline`.
+   */
+  getPresenceChange(since: number, upTo: number): Promise<PresenceStatus | undefined>;
+}
+
+// ---- push rules (push-rules.ts) -------------------------------------------------------------
+
+export interface UserApi {
+  /**
+   * Change the user's push rules (spec "Push Rules: API") as one read-modify-write of the
+   * `m.push_rules` account data. Fails `M_NOT_FOUND` for a missing rule and `M_INVALID_PARAM`
+   * for a refused change (see core/push/ruleset.ts), `M_FORBIDDEN` without an active account.
+   */
+  performPushRuleUpdate(update: PushRuleUpdate): Promise<UserResult>;
 }

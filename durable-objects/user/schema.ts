@@ -77,4 +77,26 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE room_memberships ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE room_stream ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Forgotten rooms (spec "Leaving rooms", POST /rooms/{roomId}/forget): the room's stream
+  -- ordering of the membership the user forgot, NULL when not forgotten. /sync leaves such
+  -- rooms out; a notification beyond that position (a new membership) un-forgets the room.
+  ALTER TABLE room_memberships ADD COLUMN forgotten_at INTEGER;
+  `,
+  `
+  -- The user's presence (spec "Presence"; see presence.ts), at most one row. version is the
+  -- room-stream position of its last published change: the user's own presence changes ride the
+  -- room stream as rows with room_id '', so /sync finds them between two of its positions.
+  -- told_version is the version every joined room has confirmed (the outbox of publication:
+  -- below version, the rooms are told again).
+  CREATE TABLE presence (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    presence TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER,
+    currently_active INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    told_version INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];

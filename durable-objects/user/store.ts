@@ -5,7 +5,7 @@
 import type { JsonObject, JsonValue } from '../../core/canonical-json';
 import { applyMigrations } from '../shared/migrations';
 import { MIGRATIONS } from './schema';
-import type { AccountDataEntry, Device, SyncRoom } from './api';
+import type { AccountDataEntry, Device, PresenceState, PresenceStatus, SyncRoom } from './api';
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -36,6 +36,9 @@ function toDevice(row: DeviceRow): Device {
 }
 
 export class UserStore {
+  /** The account row as last read (null: none); undefined until read and after a write. */
+  private account: AccountRow | null | undefined;
+
   constructor(private readonly sql: SqlStorage) {}
 
   /** Whether this object's database was ever initialised (reading this writes nothing). */
@@ -50,19 +53,30 @@ export class UserStore {
 
   // ---- account ------------------------------------------------------------------------------
 
+  /**
+   * The account row, read once and kept: every call of the object asks for it (the auth gate,
+   * room notifications). Each write below drops the copy; none reads it back before its
+   * transaction commits, so a rollback cannot leave a stale copy behind.
+   */
   getAccount(): AccountRow | undefined {
-    return this.sql.exec<AccountRow>('SELECT user_id, password_hash, created_ts, deactivated_ts FROM account WHERE id = 1').toArray()[0];
+    if (this.account === undefined) {
+      this.account = this.sql.exec<AccountRow>('SELECT user_id, password_hash, created_ts, deactivated_ts FROM account WHERE id = 1').toArray()[0] ?? null;
+    }
+    return this.account ?? undefined;
   }
 
   insertAccount(userId: string, passwordHash: string | null, now: number): void {
+    this.account = undefined;
     this.sql.exec('INSERT INTO account (id, user_id, password_hash, created_ts) VALUES (1, ?, ?, ?)', userId, passwordHash, now);
   }
 
   setPasswordHash(passwordHash: string | null): void {
+    this.account = undefined;
     this.sql.exec('UPDATE account SET password_hash = ? WHERE id = 1', passwordHash);
   }
 
   setDeactivated(now: number): void {
+    this.account = undefined;
     this.sql.exec('UPDATE account SET deactivated_ts = ?, password_hash = NULL WHERE id = 1', now);
   }
 
@@ -164,14 +178,30 @@ export class UserStore {
 
   // ---- room activity ------------------------------------------------------------------------
 
-  /** The room's latest reported position and membership, if it ever reported. */
-  getRoomMembership(roomId: string): { membership: string; stream_ordering: number; ephemeral: number } | undefined {
+  /** The room's latest reported position and membership, if it ever reported (or was forgotten). */
+  getRoomMembership(roomId: string): { membership: string; stream_ordering: number; ephemeral: number; forgotten_at: number | null } | undefined {
     return this.sql
-      .exec<{ membership: string; stream_ordering: number; ephemeral: number }>(
-        'SELECT membership, stream_ordering, ephemeral FROM room_memberships WHERE room_id = ?',
+      .exec<{ membership: string; stream_ordering: number; ephemeral: number; forgotten_at: number | null }>(
+        'SELECT membership, stream_ordering, ephemeral, forgotten_at FROM room_memberships WHERE room_id = ?',
         roomId,
       )
       .toArray()[0];
+  }
+
+  /**
+   * Mark the room forgotten as of the room position `at` (of the membership forgotten). A room
+   * that never reported gets a row, so that its late notifications stay hidden too.
+   */
+  forgetRoom(roomId: string, membership: string, at: number): void {
+    this.sql.exec(
+      `INSERT INTO room_memberships (room_id, membership, stream_ordering, forgotten_at) VALUES (?, ?, 0, ?)
+       ON CONFLICT (room_id) DO UPDATE SET forgotten_at = excluded.forgotten_at`,
+      roomId, membership, at,
+    );
+  }
+
+  unforgetRoom(roomId: string): void {
+    this.sql.exec('UPDATE room_memberships SET forgotten_at = NULL WHERE room_id = ?', roomId);
   }
 
   setRoomMembership(roomId: string, membership: string, streamOrdering: number, ephemeral = 0): void {
@@ -217,7 +247,7 @@ export class UserStore {
   /**
    * For /sync: every room with a membership, with the room position the user had seen at
    * `since` (0 if none) and the newest one reported up to `upTo`; only rooms that changed in
-   * (since, upTo] unless `all`.
+   * (since, upTo] unless `all`. Forgotten rooms are left out.
    */
   syncRooms(since: number, upTo: number, all: boolean): SyncRoom[] {
     return this.sql
@@ -228,7 +258,8 @@ export class UserStore {
            (SELECT MAX(ephemeral) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS from_ephemeral,
            (SELECT MAX(ephemeral) FROM room_stream s WHERE s.room_id = m.room_id AND s.pos <= ?) AS to_ephemeral
          FROM room_memberships m
-         WHERE ? OR EXISTS (SELECT 1 FROM room_stream s WHERE s.room_id = m.room_id AND s.pos > ? AND s.pos <= ?)
+         WHERE m.forgotten_at IS NULL
+           AND (? OR EXISTS (SELECT 1 FROM room_stream s WHERE s.room_id = m.room_id AND s.pos > ? AND s.pos <= ?))
          ORDER BY m.room_id`,
         since, upTo, since, upTo, all ? 1 : 0, since, upTo,
       )
@@ -300,5 +331,37 @@ export class UserStore {
       )
       .toArray()
       .map((r) => ({ room_id: r.room_id === '' ? null : r.room_id, type: r.type, content: JSON.parse(r.content) as JsonObject }));
+  }
+
+  // ---- presence -----------------------------------------------------------------------------
+
+  /** The user's stored presence, if it was ever set. */
+  getPresence(): Omit<PresenceStatus, 'user_id'> | undefined {
+    const row = this.sql
+      .exec<{ presence: string; status_msg: string | null; last_active_ts: number | null; currently_active: number; version: number }>(
+        'SELECT presence, status_msg, last_active_ts, currently_active, version FROM presence WHERE id = 1',
+      )
+      .toArray()[0];
+    return row && { ...row, presence: row.presence as PresenceState, currently_active: row.currently_active === 1 };
+  }
+
+  /** Whether the stored presence is published to every joined room (see `setPresenceTold`). */
+  presenceTold(): boolean {
+    return this.sql.exec<{ told: number }>('SELECT COUNT(*) AS told FROM presence WHERE told_version >= version').one().told > 0;
+  }
+
+  /** Every joined room confirmed `version` (a no-op once a newer one is stored); 0: tell them all again. */
+  setPresenceTold(version: number): void {
+    if (version === 0) this.sql.exec('UPDATE presence SET told_version = 0 WHERE id = 1');
+    else this.sql.exec('UPDATE presence SET told_version = ? WHERE id = 1 AND version = ?', version, version);
+  }
+
+  setPresence(p: Omit<PresenceStatus, 'user_id'>): void {
+    this.sql.exec(
+      `INSERT INTO presence (id, presence, status_msg, last_active_ts, currently_active, version) VALUES (1, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET presence = excluded.presence, status_msg = excluded.status_msg,
+         last_active_ts = excluded.last_active_ts, currently_active = excluded.currently_active, version = excluded.version`,
+      p.presence, p.status_msg, p.last_active_ts, p.currently_active ? 1 : 0, p.version,
+    );
   }
 }

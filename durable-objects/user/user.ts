@@ -11,14 +11,20 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { JsonObject, JsonValue } from '../../core/canonical-json';
-import type { HomeserverVars } from '../../workers/shared/config';
+import type { HomeserverBindings } from '../../workers/homeserver/env';
 import { verifyPassword } from '../../workers/shared/password';
 import {
   MAX_PROFILE_BYTES,
-  type AccountDataEntry, type AccountStatus, type ChangePasswordInput, type Device, type LoginInput, type NewLogin, type RegisterInput,
+  type AccountDataEntry, type AccountStatus, type ChangePasswordInput, type Device, type ForgetRoomInput, type LoginInput, type NewLogin, type RegisterInput,
   type RoomNotification, type StreamPositions, type SyncRoom, type UiaSession, type UserApi, type UserFailure, type UserResult,
+  type PresenceState, type PresenceStatus,
 } from './api';
+import { UserPresence } from './presence';
 import { UserStore } from './store';
+import type { PushRuleUpdate } from '../../core/push/ruleset';
+import type { UserRateLimitClass } from './api';
+import { updatePushRules } from './push-rules';
+import { UserRateLimits } from './rate-limits';
 
 /** `last_seen_*` is written at most this often per device. */
 const LAST_SEEN_INTERVAL_MS = 60_000;
@@ -36,15 +42,27 @@ function newDeviceId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => DEVICE_ID_ALPHABET[b % 26]).join('');
 }
 
-export class User extends DurableObject<HomeserverVars> implements UserApi {
+export class User extends DurableObject<HomeserverBindings> implements UserApi {
   private readonly store: UserStore;
   private ready: boolean;
   /** Long-polls waiting for activity; woken by `notifyRoom` and account-data writes. */
   private readonly waiters = new Set<() => void>();
+  /** Token buckets of the user's rate-limited actions (rate-limits.ts), in memory. */
+  private readonly rateLimits = new UserRateLimits(this.env);
+  /** The user's presence (presence.ts); used only with an active account. */
+  private readonly presence: UserPresence;
 
-  constructor(ctx: DurableObjectState, env: HomeserverVars) {
+  constructor(ctx: DurableObjectState, env: HomeserverBindings) {
     super(ctx, env);
     this.store = new UserStore(ctx.storage.sql);
+    this.presence = new UserPresence({
+      store: this.store,
+      rooms: env.ROOM,
+      storage: ctx.storage,
+      userId: () => this.store.getAccount()!.user_id,
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      wake: () => this.wakeWaiters(),
+    });
     this.ready = this.store.hasSchema();
     if (this.ready) ctx.blockConcurrencyWhile(async () => ctx.storage.transactionSync(() => this.store.migrate()));
   }
@@ -93,6 +111,10 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
 
   async performLogin(input: LoginInput): Promise<UserResult<{ user_id: string; device_id: string }>> {
     const denied = fail('M_FORBIDDEN', 'Invalid username or password');
+    // Failed logins are rate-limited per account. The attempt takes its token before the
+    // password check, so concurrent guesses cannot all pass; a right password gives it back.
+    const limited = this.rateLimits.take('login_failed', input.now);
+    if (limited) return limited;
     const account = this.activeAccount();
     // Unknown, deactivated and password-less accounts all look like a wrong password.
     if (!account?.password_hash) return denied;
@@ -100,6 +122,7 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
     // The await above let other calls in: the account may have changed meanwhile.
     const now = this.activeAccount();
     if (now?.password_hash !== account.password_hash) return denied;
+    this.rateLimits.refund('login_failed', input.now);
     let deviceId = '';
     this.ctx.storage.transactionSync(() => {
       deviceId = this.addLogin(input, input.now);
@@ -117,10 +140,16 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
     return OK;
   }
 
-  async authenticate(tokenHash: string, seen: { now: number; ip: string | null }): Promise<UserResult<{ user_id: string; device_id: string }>> {
+  async authenticate(
+    tokenHash: string,
+    seen: { now: number; ip: string | null },
+    rateLimit?: UserRateLimitClass,
+  ): Promise<UserResult<{ user_id: string; device_id: string }>> {
     const account = this.activeAccount();
     const device = account && this.store.tokenDevice(tokenHash);
     if (!account || !device) return fail('M_UNKNOWN_TOKEN', 'Unknown access token');
+    const limited = rateLimit && this.rateLimits.take(rateLimit, seen.now);
+    if (limited) return limited;
     if (device.last_seen_ts === null || seen.now - device.last_seen_ts >= LAST_SEEN_INTERVAL_MS || (seen.ip !== null && seen.ip !== device.last_seen_ip)) {
       this.store.touchDevice(device.device_id, seen.now, seen.ip);
     }
@@ -191,7 +220,12 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
 
   /** Forget an object that holds no account once its last registration session has expired. */
   override async alarm(): Promise<void> {
-    if (!this.ready || this.store.getAccount()) return;
+    if (!this.ready) return;
+    // An account's alarm serves its presence (timeouts, retries; see presence.ts).
+    if (this.store.getAccount()) {
+      if (this.activeAccount()) await this.presence.alarm(Date.now());
+      return;
+    }
     const newest = this.store.newestUiaSessionTs();
     if (newest !== null && Date.now() - newest < UIA_SESSION_TTL_MS) {
       await this.ctx.storage.setAlarm(newest + UIA_SESSION_TTL_MS);
@@ -233,10 +267,25 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
     const newEphemeral = membership === 'join' && ephemeral > (known?.ephemeral ?? 0);
     if (!membership || (!newEvents && !newEphemeral)) return;
     this.ctx.storage.transactionSync(() => {
+      // A forgotten room is news again once its membership changes: a user not in the room is
+      // told only of their own member events, so anything beyond the forgotten one is one.
+      if (known?.forgotten_at != null && n.stream_ordering > known.forgotten_at) store.unforgetRoom(n.room_id);
       store.setRoomMembership(n.room_id, membership, Math.max(n.stream_ordering, known?.stream_ordering ?? 0), ephemeral);
       store.appendRoomStream(n.room_id, n.stream_ordering, ephemeral);
     });
     this.wakeWaiters();
+    // A room the user just joined learns their presence from them (see presence.ts).
+    if (membership === 'join' && known?.membership !== 'join') this.presence.joined(n.room_id);
+  }
+
+  async performForgetRoom(input: ForgetRoomInput): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    // A notification beyond the membership forgotten already told of a newer one (the user
+    // rejoined meanwhile): that membership is not forgotten.
+    const known = this.store.getRoomMembership(input.room_id);
+    if (known && known.stream_ordering > input.stream_ordering) return OK;
+    this.ctx.storage.transactionSync(() => this.store.forgetRoom(input.room_id, input.membership, input.stream_ordering));
+    return OK;
   }
 
   async getJoinedRooms(): Promise<string[]> {
@@ -357,7 +406,35 @@ export class User extends DurableObject<HomeserverVars> implements UserApi {
     return OK;
   }
 
+  async performPushRuleUpdate(update: PushRuleUpdate): Promise<UserResult> {
+    const account = this.activeAccount();
+    if (!account) return fail('M_FORBIDDEN', 'No such account');
+    const result = updatePushRules(this.store, account.user_id, update);
+    if (result.ok) this.wakeWaiters();
+    return result;
+  }
+
   async getAccountDataChanges(since: number, upTo: number): Promise<AccountDataEntry[]> {
     return this.ready ? this.store.accountDataChanges(since, upTo) : [];
+  }
+
+  // ---- RPC: presence (presence.ts) ------------------------------------------------------------
+
+  async performSetPresence(presence: PresenceState, statusMsg: string | null): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    this.presence.set(presence, statusMsg, Date.now());
+    return OK;
+  }
+
+  async performSyncPresence(presence: 'online' | 'unavailable', timeoutMs: number): Promise<void> {
+    if (this.activeAccount()) this.presence.synced(presence, Math.min(timeoutMs, MAX_WAIT_MS), Date.now());
+  }
+
+  async getPresence(): Promise<PresenceStatus | undefined> {
+    return this.activeAccount() ? this.presence.get() : undefined;
+  }
+
+  async getPresenceChange(since: number, upTo: number): Promise<PresenceStatus | undefined> {
+    return this.activeAccount() ? this.presence.changeBetween(since, upTo) : undefined;
   }
 }

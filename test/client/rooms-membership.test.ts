@@ -114,6 +114,9 @@ describe('sending', () => {
     await ok('PUT', `${r(roomId)}/state/m.room.history_visibility/`, a.access_token, { history_visibility: 'world_readable' });
     const page = await messages(c, roomId, { dir: 'b', limit: 2 });
     expect(page.chunk[0]!.type).toBe('m.room.history_visibility');
-    expect((await ok<ClientEvent>('GET', `${r(roomId)}/event/${enc(eventId)}`, c.access_token)).content.body).toBe('members only');
+    // Spec "Room History Visibility": only events sent while it is world_readable are (see history-visibility.test.ts).
+    await fails('GET', `${r(roomId)}/event/${enc(eventId)}`, c.access_token, 404, 'M_NOT_FOUND');
+    const open = await sendMessage(a, roomId, 'anyone');
+    expect((await ok<ClientEvent>('GET', `${r(roomId)}/event/${enc(open)}`, c.access_token)).content.body).toBe('anyone');
   });
 });

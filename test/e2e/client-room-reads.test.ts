@@ -80,5 +80,8 @@ describe('reads around events over HTTP, schema-checked', () => {
     const RR = `${V3}/rooms/{roomId}/report`;
     expect(await request('POST', RR, { path: `${R3}/report`, token: A, body: { reason: 'bad room' }, expect: 200 })).toEqual({});
     await request('POST', RR, { path: `${R3}/report`, token: c.access_token, body: { reason: 'x' }, expect: 404 });
+    const RU = `${V3}/users/{userId}/report`;
+    expect(await request('POST', RU, { path: `${V3}/users/${enc(b.user_id)}/report`, token: c.access_token, body: { reason: 'spam' }, expect: 200 })).toEqual({});
+    await request('POST', RU, { path: `${V3}/users/${enc(`@nobody${tag}:${a.user_id.split(':').slice(1).join(':')}`)}/report`, token: A, body: { reason: 'x' }, expect: 404 });
   });
 });

@@ -6,6 +6,8 @@ export interface HomeserverBindings extends HomeserverVars {
   ROOM: DurableObjectNamespace;
   /** User objects (account, devices, token hashes); reach them through `userApi()`. */
   USER: DurableObjectNamespace;
+  /** The one Directory object (room aliases, published rooms, user directory); reach it through `directoryApi()`. */
+  DIRECTORY: DurableObjectNamespace;
 }
 
 export interface HomeserverEnv {

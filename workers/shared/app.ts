@@ -29,7 +29,7 @@ export function createApp<E extends HonoEnv>(): Hono<E> {
 
   app.onError((err, c) => {
     if (err instanceof MatrixError) {
-      return c.json(err.toJSON(), err.status, CORS_HEADERS);
+      return c.json(err.toJSON(), err.status, { ...CORS_HEADERS, ...err.headers() });
     }
     // Anything else is a bug: log it with the request line, never leak its text to the caller.
     console.error(`${c.req.method} ${new URL(c.req.url).pathname}:`, err);

@@ -9,9 +9,11 @@
  * `env.USER.getByName(userId)` whether it knows the token's SHA-256.
  */
 import type { MiddlewareHandler } from 'hono';
-import { userApi } from '../../durable-objects/user/api';
+import { userApi, type UserRateLimitClass } from '../../durable-objects/user/api';
 import { hashAccessToken, userIdOfToken } from './access-token';
-import { MatrixError } from './errors';
+import { takeAddressRateLimit, type AddressRateLimitClass } from './address-rate-limit';
+import type { HomeserverVars } from './config';
+import { MatrixError, matrixErrorOf } from './errors';
 
 /** Who made an authenticated request. */
 export interface Auth {
@@ -19,7 +21,7 @@ export interface Auth {
   deviceId: string;
 }
 
-export interface AuthBindings {
+export interface AuthBindings extends HomeserverVars {
   USER: DurableObjectNamespace;
 }
 
@@ -45,10 +47,11 @@ function tokenOf(header: string | undefined, query: string | undefined): string 
 
 const unknownToken = () => new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unrecognised access token.', { soft_logout: false });
 
-async function resolve(namespace: DurableObjectNamespace, token: string, ip: string | null): Promise<Auth> {
+async function resolve(namespace: DurableObjectNamespace, token: string, ip: string | null, rateLimit?: UserRateLimitClass): Promise<Auth> {
   const userId = userIdOfToken(token);
   if (!userId) throw unknownToken();
-  const result = await userApi(namespace, userId).authenticate(await hashAccessToken(token), { now: Date.now(), ip });
+  const result = await userApi(namespace, userId).authenticate(await hashAccessToken(token), { now: Date.now(), ip }, rateLimit);
+  if (!result.ok && result.errcode === 'M_LIMIT_EXCEEDED') throw matrixErrorOf(result);
   if (!result.ok) throw unknownToken();
   return { userId: result.user_id, deviceId: result.device_id };
 }
@@ -58,12 +61,16 @@ function gate<V extends object>(kind: AuthKind, handler: Gate<V>): Gate<V> {
   return handler;
 }
 
-/** The route needs an access token: missing → `401 M_MISSING_TOKEN`, unknown → `401 M_UNKNOWN_TOKEN`. */
-export function requireAccessToken(): Gate<{ auth: Auth }> {
+/**
+ * The route needs an access token: missing → `401 M_MISSING_TOKEN`, unknown → `401 M_UNKNOWN_TOKEN`.
+ * With `rateLimit` (spec "Rate limiting"), the request counts against the user's bucket of that
+ * class inside the same `authenticate` call (no extra round trip): over it → `429 M_LIMIT_EXCEEDED`.
+ */
+export function requireAccessToken(options: { rateLimit?: UserRateLimitClass } = {}): Gate<{ auth: Auth }> {
   return gate('accessToken', async (c, next) => {
     const token = tokenOf(c.req.header('Authorization'), c.req.query('access_token'));
     if (token === undefined) throw new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token.');
-    c.set('auth', await resolve(c.env.USER, token, c.req.header('CF-Connecting-IP') ?? null));
+    c.set('auth', await resolve(c.env.USER, token, c.req.header('CF-Connecting-IP') ?? null, options.rateLimit));
     await next();
   });
 }
@@ -77,9 +84,13 @@ export function optionalAccessToken(): Gate<{ auth?: Auth }> {
   });
 }
 
-/** The route is public; registering it with this gate says so explicitly. */
-export function noAuth(): Gate<object> {
-  return gate('none', async (_c, next) => {
+/**
+ * The route is public; registering it with this gate says so explicitly. With `rateLimit`, the
+ * request counts against the client address's bucket of that class (address-rate-limit.ts).
+ */
+export function noAuth(options: { rateLimit?: AddressRateLimitClass } = {}): Gate<object> {
+  return gate('none', async (c, next) => {
+    if (options.rateLimit) takeAddressRateLimit(c.env, options.rateLimit, c.req.header('CF-Connecting-IP') ?? null, Date.now());
     await next();
   });
 }

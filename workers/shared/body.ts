@@ -44,6 +44,14 @@ export function optionalBoolean(body: JsonObject, key: string): boolean | undefi
   return v;
 }
 
+/** An integer (a JSON number without fraction; canonical JSON's range). */
+export function optionalInteger(body: JsonObject, key: string): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw badJson(key, 'an integer');
+  return v;
+}
+
 export function optionalObject(body: JsonObject, key: string): JsonObject | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;

@@ -8,6 +8,7 @@
  */
 import { decodeBase64 } from '../../core/base64';
 import { isValidServerName } from '../../core/ids';
+import type { RateLimit } from '../../core/rate-limit';
 
 export interface HomeserverConfig {
   /** The server name users and rooms are scoped to (spec: "Server Name"). */
@@ -22,7 +23,15 @@ export interface HomeserverConfig {
   readonly keyValidityMs: number;
   /** Who may register: nobody, anybody, or holders of one of `tokens` (`m.login.registration_token`). */
   readonly registration: RegistrationConfig;
+  /** Token-bucket rates (spec "Rate limiting"), one per rate-limited action. */
+  readonly rateLimits: Readonly<Record<RateLimitClass, RateLimit>>;
 }
+
+/**
+ * The rate-limited actions: events a user sends (per user), failed logins (per account) and
+ * registration requests (per client address).
+ */
+export type RateLimitClass = 'message' | 'login_failed' | 'registration';
 
 export type RegistrationConfig =
   | { readonly mode: 'closed' | 'open' }
@@ -37,6 +46,12 @@ export interface HomeserverVars {
   KEY_VALIDITY_MS?: string;
   REGISTRATION?: string;
   REGISTRATION_TOKENS?: string;
+  RC_MESSAGE_PER_SECOND?: string;
+  RC_MESSAGE_BURST_COUNT?: string;
+  RC_LOGIN_FAILED_PER_SECOND?: string;
+  RC_LOGIN_FAILED_BURST_COUNT?: string;
+  RC_REGISTRATION_PER_SECOND?: string;
+  RC_REGISTRATION_BURST_COUNT?: string;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +112,34 @@ function parseRegistration(vars: HomeserverVars, problems: string[]): Registrati
   }
 }
 
+/**
+ * Defaults no normal client reaches: 10 events a second with bursts of 100 per user (a relaxed
+ * Synapse `rc_message`); 5 failed logins per account, then one per 10 s; 30 registration
+ * requests per client address, then one per 5 s.
+ */
+const RATE_LIMIT_DEFAULTS: Readonly<Record<RateLimitClass, RateLimit>> = {
+  message: { perSecond: 10, burst: 100 },
+  login_failed: { perSecond: 0.1, burst: 5 },
+  registration: { perSecond: 0.2, burst: 30 },
+};
+
+function parseRateLimits(vars: HomeserverVars, problems: string[]): Record<RateLimitClass, RateLimit> {
+  const one = (cls: RateLimitClass, prefix: string, rawRate: string | undefined, rawBurst: string | undefined): RateLimit => {
+    const perSecond = rawRate === undefined ? RATE_LIMIT_DEFAULTS[cls].perSecond : Number(rawRate);
+    const burst = rawBurst === undefined ? RATE_LIMIT_DEFAULTS[cls].burst : Number(rawBurst);
+    if (!Number.isFinite(perSecond) || perSecond <= 0) {
+      problems.push(`${prefix}_PER_SECOND must be a positive number, got ${JSON.stringify(rawRate)}`);
+    }
+    if (!Number.isSafeInteger(burst) || burst < 1) problems.push(`${prefix}_BURST_COUNT must be an integer of at least 1, got ${JSON.stringify(rawBurst)}`);
+    return { perSecond, burst };
+  };
+  return {
+    message: one('message', 'RC_MESSAGE', vars.RC_MESSAGE_PER_SECOND, vars.RC_MESSAGE_BURST_COUNT),
+    login_failed: one('login_failed', 'RC_LOGIN_FAILED', vars.RC_LOGIN_FAILED_PER_SECOND, vars.RC_LOGIN_FAILED_BURST_COUNT),
+    registration: one('registration', 'RC_REGISTRATION', vars.RC_REGISTRATION_PER_SECOND, vars.RC_REGISTRATION_BURST_COUNT),
+  };
+}
+
 function parseUrl(name: string, raw: string, problems: string[]): string {
   try {
     const url = new URL(raw);
@@ -136,9 +179,10 @@ export function parseHomeserverConfig(vars: HomeserverVars): HomeserverConfig {
   }
 
   const registration = parseRegistration(vars, problems);
+  const rateLimits = parseRateLimits(vars, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { serverName, signingKey, publicBaseUrl, federationServer, keyValidityMs, registration };
+  return { serverName, signingKey, publicBaseUrl, federationServer, keyValidityMs, registration, rateLimits };
 }
 
 const cache = new WeakMap<object, HomeserverConfig>();

@@ -27,7 +27,9 @@ export type Errcode =
   | 'M_USER_DEACTIVATED'
   | 'M_GUEST_ACCESS_FORBIDDEN'
   | 'M_PROFILE_TOO_LARGE'
-  | 'M_KEY_TOO_LARGE';
+  | 'M_KEY_TOO_LARGE'
+  | 'M_ROOM_IN_USE'
+  | 'M_BAD_ALIAS';
 
 export class MatrixError extends Error {
   override readonly name = 'MatrixError';
@@ -43,6 +45,21 @@ export class MatrixError extends Error {
   toJSON(): Record<string, unknown> {
     return { errcode: this.errcode, error: this.message, ...this.extra };
   }
+
+  /** Response headers that go with the error: `Retry-After` for a rate limit (see `limitExceeded`). */
+  headers(): Record<string, string> {
+    const ms = this.extra.retry_after_ms;
+    return typeof ms === 'number' ? { 'Retry-After': String(Math.ceil(ms / 1000)) } : {};
+  }
+}
+
+/**
+ * `429 M_LIMIT_EXCEEDED` (spec v1.16 "Rate limiting"): the wait in `retry_after_ms`, and in
+ * HTTP's own `Retry-After` header (whole seconds, rounded up) for clients that read that.
+ * https://spec.matrix.org/v1.16/client-server-api/#rate-limiting
+ */
+export function limitExceeded(retryAfterMs: number): MatrixError {
+  return new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Too many requests.', { retry_after_ms: retryAfterMs });
 }
 
 /** The status an errcode has when an expected failure comes back as a value (e.g. over DO RPC). */
@@ -64,6 +81,7 @@ const STATUS_OF: Partial<Record<Errcode, ContentfulStatusCode>> = {
  * expected failures, since thrown errors lose their errcode across RPC). Unlisted errcodes are
  * client errors (400).
  */
-export function matrixErrorOf(failure: { errcode: Errcode; error: string }): MatrixError {
+export function matrixErrorOf(failure: { errcode: Errcode; error: string; retry_after_ms?: number }): MatrixError {
+  if (failure.errcode === 'M_LIMIT_EXCEEDED' && failure.retry_after_ms !== undefined) return limitExceeded(failure.retry_after_ms);
   return new MatrixError(STATUS_OF[failure.errcode] ?? 400, failure.errcode, failure.error);
 }

@@ -15,6 +15,7 @@ import { matrixErrorOf } from '../../shared/errors';
 import { hashPassword } from '../../shared/password';
 import type { HomeserverEnv } from '../env';
 import { passwordAuth } from './uia';
+import { unindexUser } from './user-directory';
 
 export const account = new Hono<HomeserverEnv>()
   .get('/v3/account/whoami', requireAccessToken(), (c) =>
@@ -44,6 +45,8 @@ export const account = new Hono<HomeserverEnv>()
     await passwordAuth(body, user, userId, c.var.config.serverName, 'POST /account/deactivate');
     const result = await user.performDeactivate(Date.now());
     if (!result.ok) throw matrixErrorOf(result);
+    // A deactivated user is no longer found in the user directory (as in Synapse).
+    await unindexUser(c.env, userId);
     // No identity server bindings are ever made, so there is nothing to unbind.
     return c.json({ id_server_unbind_result: 'no-support' });
   });

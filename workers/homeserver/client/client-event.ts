@@ -5,7 +5,7 @@
  * The one PDU → client event conversion; /messages, /state, /event and later /sync share it.
  * Server-only fields (`auth_events`, `prev_events`, `depth`, `hashes`, `signatures`) stay out.
  */
-import type { JsonObject } from '../../../core/canonical-json';
+import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
 import type { EventRecord } from '../../../durable-objects/room/api';
 
 /**
@@ -25,7 +25,17 @@ export function toClientEvent(e: EventRecord, roomId: string): JsonObject {
     origin_server_ts: pdu.origin_server_ts ?? 0,
   };
   if (typeof pdu.state_key === 'string') out.state_key = pdu.state_key;
-  // Room versions 1–10 keep `redacts` at the top level; v11+ have it in content already.
+  // Room versions 1–10 keep `redacts` at the top level; v11+ moved it into content, and servers
+  // should copy it back to the top level for clients that only read it there, as matrix-js-sdk
+  // does (https://spec.matrix.org/v1.16/rooms/v11/#moving-the-redacts-property-of-mroomredaction-events-to-a-content-property).
   if (typeof pdu.redacts === 'string') out.redacts = pdu.redacts;
+  else if (pdu.type === 'm.room.redaction' && isJsonObject(pdu.content) && typeof pdu.content.redacts === 'string') out.redacts = pdu.content.redacts;
+  const unsigned: JsonObject = {};
+  if (e.redacted_because) {
+    const { room_id: _, ...because } = toClientEvent({ ...e.redacted_because, stream_ordering: 0, status: 'accepted', rejection: null, redacted_by: null }, roomId);
+    unsigned.redacted_because = because;
+  }
+  if (e.transaction_id !== undefined) unsigned.transaction_id = e.transaction_id;
+  if (Object.keys(unsigned).length > 0) out.unsigned = unsigned;
   return out;
 }

@@ -9,10 +9,12 @@
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
 import { isValidUserId } from '../../../core/ids';
 import { DEFAULT_ROOM_VERSION, getRoomVersionRules, type RoomVersionRules } from '../../../core/room-versions';
+import { directoryApi } from '../../../durable-objects/directory/api';
 import { roomApi } from '../../../durable-objects/room/api';
 import { newRoomId, type EventTemplate } from '../../../durable-objects/room/builder';
 import { optionalBoolean, optionalObject, optionalString } from '../../shared/body';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
+import { newLocalAlias } from './directory';
 import { sendEvent } from './room-access';
 
 type Preset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
@@ -30,6 +32,10 @@ export interface CreateRoomPlan {
   creationContent: JsonObject;
   /** The events after `m.room.create`, in the spec's order. */
   events: EventTemplate[];
+  /** `room_alias_name` as the full local alias, created in the directory before the room. */
+  alias?: string;
+  /** `visibility: public`: published in the room directory once created. */
+  publish?: boolean;
 }
 
 const badJson = (message: string) => new MatrixError(400, 'M_BAD_JSON', message);
@@ -84,14 +90,20 @@ function defaultPowerLevels(rules: RoomVersionRules, creator: string, preset: Pr
   };
 }
 
-/** Check a createRoom body and list its events. @throws MatrixError (400) */
-export function planCreateRoom(body: JsonObject, creator: string, serverName: string): CreateRoomPlan {
-  const version = optionalString(body, 'room_version') ?? DEFAULT_ROOM_VERSION;
+/** The rules of a room version this server can create rooms of. @throws MatrixError (400 M_UNSUPPORTED_ROOM_VERSION) */
+export function creatableRoomVersion(version: string): RoomVersionRules {
   const rules = getRoomVersionRules(version);
   // Rooms of versions 1–2 can be joined, not authored here (see builder.ts).
   if (!rules || rules.event_refs_include_hashes) {
     throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${version} is not supported.`);
   }
+  return rules;
+}
+
+/** Check a createRoom body and list its events. @throws MatrixError (400) */
+export function planCreateRoom(body: JsonObject, creator: string, serverName: string): CreateRoomPlan {
+  const version = optionalString(body, 'room_version') ?? DEFAULT_ROOM_VERSION;
+  const rules = creatableRoomVersion(version);
   const visibility = optionalString(body, 'visibility') ?? 'private';
   if (visibility !== 'public' && visibility !== 'private') throw badJson('"visibility" must be "public" or "private".');
   const presetName = optionalString(body, 'preset') ?? (visibility === 'public' ? 'public_chat' : 'private_chat');
@@ -108,6 +120,7 @@ export function planCreateRoom(body: JsonObject, creator: string, serverName: st
     if (!u.endsWith(`:${serverName}`)) throw new MatrixError(400, 'M_INVALID_PARAM', `Inviting users of other servers is not supported yet: ${u}`);
   }
   const state = initialState(body);
+  const alias = roomAliasOf(body, serverName);
 
   // Spec: the server overwrites `creator` and `room_version` (createTemplate sets what applies).
   const { creator: _c, room_version: _v, ...creationContent } = optionalObject(body, 'creation_content') ?? {};
@@ -131,7 +144,8 @@ export function planCreateRoom(body: JsonObject, creator: string, serverName: st
   const events: EventTemplate[] = [
     { type: 'm.room.member', state_key: creator, content: { membership: 'join' }, sender: creator },
     { type: 'm.room.power_levels', state_key: '', content: powerLevels, sender: creator },
-    // (m.room.canonical_alias: room aliases are a later increment; `room_alias_name` is ignored.)
+    // Spec: "An `m.room.canonical_alias` event if `room_alias_name` is given", before the preset's events.
+    ...(alias !== undefined ? [{ type: 'm.room.canonical_alias', state_key: '', content: { alias }, sender: creator }] : []),
     // Spec: initial_state "takes precedence over events set by preset".
     ...presetState.filter((e) => !has(e.type)),
     // Spec: name and topic overwrite the same events in initial_state.
@@ -144,16 +158,45 @@ export function planCreateRoom(body: JsonObject, creator: string, serverName: st
   for (const u of invitees) {
     events.push({ type: 'm.room.member', state_key: u, content: isDirect ? { membership: 'invite', is_direct: true } : { membership: 'invite' }, sender: creator });
   }
-  return { rules, creator, creationContent, events };
+  return { rules, creator, creationContent, events, ...(alias !== undefined ? { alias } : {}), ...(visibility === 'public' ? { publish: true } : {}) };
 }
 
-/** Create the room and send the plan's events in order; returns the room ID. */
-export async function performCreateRoom(rooms: DurableObjectNamespace, plan: CreateRoomPlan, serverName: string): Promise<string> {
+/**
+ * Spec `room_alias_name`: "The desired room alias **local part**", the alias being on this
+ * server (`#<name>:<server>`). `400 M_INVALID_PARAM` when it makes no valid alias.
+ */
+function roomAliasOf(body: JsonObject, serverName: string): string | undefined {
+  const name = optionalString(body, 'room_alias_name');
+  if (name === undefined) return undefined;
+  if (name.includes(':')) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid character in room alias localpart: ":".');
+  return newLocalAlias(`#${name}:${serverName}`, serverName);
+}
+
+/** A random opaque part of a room ID (`!<opaque>:<server>` before room version 12). */
+export function newOpaqueRoomIdPart(): string {
+  return [...crypto.getRandomValues(new Uint8Array(18))].map((b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'[b % 52]).join('');
+}
+
+/**
+ * Create the room and send the plan's events in order; returns the room ID. A caller that must
+ * know the ID beforehand (room upgrades, before version 12) chooses `opaque` itself. A plan
+ * with an alias or to publish needs the `directory` namespace.
+ */
+export async function performCreateRoom(
+  rooms: DurableObjectNamespace, plan: CreateRoomPlan, serverName: string, opaque = newOpaqueRoomIdPart(), directory?: DurableObjectNamespace,
+): Promise<string> {
   const ts = Date.now();
-  const opaque = [...crypto.getRandomValues(new Uint8Array(18))].map((b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'[b % 52]).join('');
   // v12 derives the ID from the create event, so it must be built from the same content and ts.
   const roomId = newRoomId(plan.rules, plan.creator, plan.creationContent, ts, serverName, opaque);
   const room = roomApi(rooms, roomId);
+  const dir = plan.alias !== undefined || plan.publish ? directoryApi(required(directory)) : undefined;
+  if (dir && plan.alias !== undefined) {
+    // Taken before the room exists, so a taken alias creates nothing, and no one can take it
+    // between this check and the canonical alias event. Spec: "The room alias specified is
+    // already taken (`errcode` set to `M_ROOM_IN_USE`)".
+    const reserved = await dir.performCreateAlias({ alias: plan.alias, room_id: roomId, creator: plan.creator }, ts);
+    if (!reserved.ok) throw new MatrixError(400, 'M_ROOM_IN_USE', reserved.error);
+  }
   const created = await room.performCreate({
     room_id: roomId,
     room_version: plan.rules.room_version,
@@ -161,7 +204,16 @@ export async function performCreateRoom(rooms: DurableObjectNamespace, plan: Cre
     content: plan.creationContent,
     origin_server_ts: ts,
   });
-  if (!created.ok) throw matrixErrorOf(created);
+  if (!created.ok) {
+    if (dir && plan.alias !== undefined) await dir.performDeleteAlias(plan.alias);
+    throw matrixErrorOf(created);
+  }
   for (const e of plan.events) await sendEvent(room, e);
+  if (dir && plan.publish) await dir.performSetVisibility(roomId, 'public');
   return roomId;
+}
+
+function required(directory: DurableObjectNamespace | undefined): DurableObjectNamespace {
+  if (!directory) throw new Error('createRoom: a plan with an alias or visibility "public" needs the DIRECTORY namespace');
+  return directory;
 }

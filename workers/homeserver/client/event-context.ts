@@ -8,8 +8,10 @@
  * `events_after`; the event itself is always returned. `start` and `end` are `r<n>` positions
  * for /messages. `state` is the state after the last event returned (spec: "The state of the
  * room at the last event returned"); with `lazy_load_members`, its member events are cut down
- * to the returned events' senders. Unknown, rejected or soft-failed events are `404`; a reader
- * who may not read the room gets `403` (the same rule as /messages).
+ * to the returned events' senders. History visibility applies as for /messages (spec "Room
+ * History Visibility"): a user who may see none of the room gets `403`; an event they may not
+ * see is `404`, like an unknown, rejected or soft-failed one, and only events they may see
+ * come around it.
  */
 import { Hono } from 'hono';
 import { requireAccessToken } from '../../shared/auth';
@@ -18,7 +20,7 @@ import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
 import { streamToken } from './messages';
 import { parseLimit, roomEventFilterParam } from './query-params';
-import { requireReader, roomOf } from './room-access';
+import { requireHistoryReader, roomOf } from './room-access';
 
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 1000;
@@ -28,9 +30,9 @@ export const eventContext = new Hono<HomeserverEnv>().get('/v3/rooms/:roomId/con
   const limit = parseLimit(c.req.query('limit'), DEFAULT_LIMIT, MAX_LIMIT);
   const { filter, lazyLoadMembers } = await roomEventFilterParam(c.req.query('filter'), c.env.USER, userId);
   const room = roomOf(c.env.ROOM, c.req.param('roomId'));
-  const { room_id: roomId } = await requireReader(room, userId);
+  const { room_id: roomId } = await requireHistoryReader(room, userId);
   const before = Math.floor(limit / 2);
-  const context = await room.getEventContext({ event_id: c.req.param('eventId'), before, after: limit - before, ...(filter ? { filter } : {}) });
+  const context = await room.getEventContext({ event_id: c.req.param('eventId'), before, after: limit - before, user_id: userId, ...(filter ? { filter } : {}) });
   if (!context) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
 
   const returned = [context.event, ...context.events_before, ...context.events_after];

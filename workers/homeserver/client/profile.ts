@@ -29,6 +29,7 @@ import { readJsonBody } from '../../shared/body';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { mapLimited } from './sync';
+import { indexUser } from './user-directory';
 
 /** The two fields copied into member events. */
 const MEMBER_FIELDS = ['displayname', 'avatar_url'] as const;
@@ -119,7 +120,10 @@ function valueOf(key: string, body: JsonObject): JsonValue | undefined {
 async function setField(env: HomeserverEnv['Bindings'], userId: string, key: string, value: JsonValue | undefined): Promise<void> {
   const result = await userApi(env.USER, userId).performSetProfileField(key, value);
   if (!result.ok) throw matrixErrorOf(result);
-  if ((MEMBER_FIELDS as readonly string[]).includes(key)) await propagate(env, userId, result.profile);
+  if (!(MEMBER_FIELDS as readonly string[]).includes(key)) return;
+  // The user directory searches display names and shows avatars (see user-directory.ts).
+  await indexUser(env, userId, result.profile);
+  await propagate(env, userId, result.profile);
 }
 
 export const profile = new Hono<HomeserverEnv>()

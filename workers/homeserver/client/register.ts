@@ -21,6 +21,7 @@ import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import { constantTimeEqual, hashPassword } from '../../shared/password';
 import type { HomeserverEnv } from '../env';
 import { dummyStage, userInteractiveAuth, type StageCheck, type UiaFlow } from './uia';
+import { indexUser } from './user-directory';
 
 const REGISTRATION_TOKEN = 'm.login.registration_token';
 
@@ -69,7 +70,7 @@ function userIdOfSession(session: string): string | undefined {
 }
 
 export const register = new Hono<HomeserverEnv>()
-  .post('/v3/register', noAuth(), async (c) => {
+  .post('/v3/register', noAuth({ rateLimit: 'registration' }), async (c) => {
     const { config } = c.var;
     const kind = c.req.query('kind') ?? 'user';
     if (kind === 'guest') throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest access is not enabled.');
@@ -117,6 +118,8 @@ export const register = new Hono<HomeserverEnv>()
     };
     const result = await user.performRegister({ user_id: userId, password_hash: passwordHash, now: Date.now(), ...(login ? { login } : {}) });
     if (!result.ok) throw matrixErrorOf(result);
+    // Every local user is in the user directory's index (spec "User directory").
+    await indexUser(c.env, userId, {});
     if (accessToken === undefined || result.device_id === undefined) return c.json({ user_id: userId });
     return c.json({ user_id: userId, access_token: accessToken, device_id: result.device_id });
   })

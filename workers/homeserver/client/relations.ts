@@ -10,17 +10,20 @@
  * direct children are returned, and `recursion_depth` says 1 when `recurse` was given.
  * Threads come latest reply first, each root with its bundled `m.thread` aggregation (spec
  * "Server-side aggregation of `m.thread` relationships"); other aggregations are not bundled.
- * A user who may not read the room gets `403`, an unknown or invisible parent event `404`.
+ * History visibility applies (spec "Room History Visibility"): a user who may see none of the
+ * room gets `403`, an unknown parent or one they may not see `404`; children and threads they
+ * may not see are left out (a page may then hold fewer than `limit`; see
+ * durable-objects/room/reads.ts).
  */
 import { Hono, type Context } from 'hono';
-import type { JsonObject } from '../../../core/canonical-json';
+import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
 import { requireAccessToken, type Auth } from '../../shared/auth';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
 import { parseStreamToken, streamToken } from './messages';
 import { invalidParam, parseDir, parseLimit } from './query-params';
-import { requireReader, roomOf } from './room-access';
+import { requireHistoryReader, roomOf } from './room-access';
 
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 1000;
@@ -41,11 +44,12 @@ async function relations(c: Context<AuthedEnv>): Promise<Response> {
   const eventType = c.req.param('eventType');
 
   const room = roomOf(c.env.ROOM, c.req.param('roomId') ?? '');
-  const { room_id: roomId } = await requireReader(room, userId);
+  const { room_id: roomId } = await requireHistoryReader(room, userId);
   const page = await room.getRelations({
     event_id: c.req.param('eventId') ?? '',
     dir,
     limit,
+    user_id: userId,
     ...(relType !== undefined ? { rel_type: relType } : {}),
     ...(eventType !== undefined ? { event_type: eventType } : {}),
     ...(from !== undefined ? { from } : {}),
@@ -72,12 +76,12 @@ export const relationsRoutes = new Hono<HomeserverEnv>()
     const limit = Math.max(parseLimit(c.req.query('limit'), DEFAULT_LIMIT, MAX_LIMIT), 1);
 
     const room = roomOf(c.env.ROOM, c.req.param('roomId'));
-    const { room_id: roomId } = await requireReader(room, userId);
+    const { room_id: roomId } = await requireHistoryReader(room, userId);
     const page = await room.getThreads({ user_id: userId, include, limit, ...(from !== undefined ? { from } : {}) });
     const chunk = page.threads.map((t) => {
       const root = toClientEvent(t.root, roomId);
       const thread = { latest_event: toClientEvent(t.latest_event, roomId), count: t.count, current_user_participated: t.participated };
-      root.unsigned = { 'm.relations': { 'm.thread': thread } };
+      root.unsigned = { ...(isJsonObject(root.unsigned) ? root.unsigned : {}), 'm.relations': { 'm.thread': thread } };
       return root;
     });
     return c.json(page.next !== undefined ? { chunk, next_batch: streamToken(page.next) } : { chunk });

@@ -7,7 +7,9 @@
  * https://spec.matrix.org/v1.16/client-server-api/#sending-events-to-a-room
  *
  * Transaction IDs are scoped to the device (spec: "Transaction identifiers"); the Room object
- * keeps them, so a retry returns the first event's ID and sends nothing.
+ * keeps them, so a retry returns the first event's ID and sends nothing. `GET .../event/{eventId}`
+ * applies history visibility (spec "Room History Visibility"): a user who may see none of the
+ * room gets `403`, and an event they may not see is `404 M_NOT_FOUND`, as Synapse answers.
  */
 import { Hono } from 'hono';
 import { requireAccessToken } from '../../shared/auth';
@@ -15,13 +17,13 @@ import { optionalString, readJsonBody } from '../../shared/body';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
-import { requireReader, roomOf, sendEvent } from './room-access';
+import { requireHistoryReader, roomOf, sendEvent } from './room-access';
 
 /** Redactions share the device's transaction table with sends, under their own prefix. */
 const REDACT_TXN_PREFIX = 'm.redact/';
 
 export const roomEvents = new Hono<HomeserverEnv>()
-  .put('/v3/rooms/:roomId/send/:eventType/:txnId', requireAccessToken(), async (c) => {
+  .put('/v3/rooms/:roomId/send/:eventType/:txnId', requireAccessToken({ rateLimit: 'message' }), async (c) => {
     const { userId, deviceId } = c.var.auth;
     const content = await readJsonBody(c);
     const eventId = await sendEvent(roomOf(c.env.ROOM, c.req.param('roomId')), {
@@ -33,7 +35,7 @@ export const roomEvents = new Hono<HomeserverEnv>()
     return c.json({ event_id: eventId });
   })
 
-  .put('/v3/rooms/:roomId/redact/:eventId/:txnId', requireAccessToken(), async (c) => {
+  .put('/v3/rooms/:roomId/redact/:eventId/:txnId', requireAccessToken({ rateLimit: 'message' }), async (c) => {
     const { userId, deviceId } = c.var.auth;
     const reason = optionalString(await readJsonBody(c), 'reason');
     const eventId = await sendEvent(roomOf(c.env.ROOM, c.req.param('roomId')), {
@@ -47,9 +49,10 @@ export const roomEvents = new Hono<HomeserverEnv>()
   })
 
   .get('/v3/rooms/:roomId/event/:eventId', requireAccessToken(), async (c) => {
+    const { userId } = c.var.auth;
     const room = roomOf(c.env.ROOM, c.req.param('roomId'));
-    const { room_id: roomId } = await requireReader(room, c.var.auth.userId);
-    const e = await room.getEvent(c.req.param('eventId'));
-    if (!e || e.status !== 'accepted') throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
+    const { room_id: roomId } = await requireHistoryReader(room, userId);
+    const e = await room.getVisibleEvent(c.req.param('eventId'), userId);
+    if (!e) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
     return c.json(toClientEvent(e, roomId));
   });

@@ -16,6 +16,7 @@ import { readJsonBody } from '../../shared/body';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
+import { checkCanonicalAlias } from './directory';
 import { requireReader, roomOf, sendEvent } from './room-access';
 
 const STATE_PATH = '/v3/rooms/:roomId/state/:eventType/:stateKey{.*}';
@@ -23,8 +24,10 @@ const STATE_PATH = '/v3/rooms/:roomId/state/:eventType/:stateKey{.*}';
 const membershipOf = (content: unknown) => (isJsonObject(content) && typeof content.membership === 'string' ? content.membership : undefined);
 
 export const roomState = new Hono<HomeserverEnv>()
-  .put(STATE_PATH, requireAccessToken(), async (c) => {
+  .put(STATE_PATH, requireAccessToken({ rateLimit: 'message' }), async (c) => {
     const content = await readJsonBody(c);
+    // Spec: new aliases of `m.room.canonical_alias` must be valid and point to the room (directory.ts).
+    if (c.req.param('eventType') === 'm.room.canonical_alias' && c.req.param('stateKey') === '') await checkCanonicalAlias(c.env, c.var.config, c.req.param('roomId'), content);
     const eventId = await sendEvent(roomOf(c.env.ROOM, c.req.param('roomId')), {
       type: c.req.param('eventType'),
       state_key: c.req.param('stateKey'),

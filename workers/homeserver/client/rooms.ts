@@ -7,7 +7,8 @@
  *
  * Each membership call is one `m.room.member` event; the room's auth rules decide, and a
  * refusal comes back as `403 M_FORBIDDEN` with their reason. Joins reach only rooms this server
- * has (joining over federation and room aliases are later increments). Joins and invites of
+ * has (joining over federation is a later increment); `/join/{roomIdOrAlias}` resolves a local
+ * alias through the room directory (see directory.ts). Joins and invites of
  * local users, including those of createRoom, carry the user's `displayname` and `avatar_url`
  * (spec "Profiles": member events carry them).
  */
@@ -20,6 +21,7 @@ import { optionalString, readJsonBody, requiredString } from '../../shared/body'
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { performCreateRoom, planCreateRoom } from './create-room';
+import { resolveRoomIdOrAlias } from './directory';
 import { withProfile } from './profile';
 import { roomOf, sendEvent } from './room-access';
 
@@ -56,7 +58,7 @@ export const rooms = new Hono<HomeserverEnv>()
           : e,
       ),
     );
-    return c.json({ room_id: await performCreateRoom(c.env.ROOM, plan, serverName) });
+    return c.json({ room_id: await performCreateRoom(c.env.ROOM, plan, serverName, undefined, c.env.DIRECTORY) });
   })
 
   .post('/v3/rooms/:roomId/join', requireAccessToken(), async (c) => {
@@ -67,11 +69,10 @@ export const rooms = new Hono<HomeserverEnv>()
   })
 
   .post('/v3/join/:roomIdOrAlias', requireAccessToken(), async (c) => {
-    const target = c.req.param('roomIdOrAlias');
-    if (target.startsWith('#')) throw new MatrixError(404, 'M_NOT_FOUND', 'Room aliases are not supported yet.');
+    const { room_id: roomId } = await resolveRoomIdOrAlias(c.env, c.var.config, c.req.param('roomIdOrAlias'));
     const { userId } = c.var.auth;
-    await setMembership(roomOf(c.env.ROOM, target), userId, userId, 'join', await readJsonBody(c), { users: c.env.USER, serverName: c.var.config.serverName });
-    return c.json({ room_id: target });
+    await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'join', await readJsonBody(c), { users: c.env.USER, serverName: c.var.config.serverName });
+    return c.json({ room_id: roomId });
   })
 
   .post('/v3/rooms/:roomId/leave', requireAccessToken(), async (c) => {

@@ -24,27 +24,48 @@
  * gets the current typing set and the latest receipts. Typing or a receipt wakes long-polls
  * like an event does, since it appends to the same stream.
  *
- * Covered: rooms (join, invite, leave) with their timelines and state, global and per-room
+ * Presence (spec "Presence") rides on the same ephemeral positions: a user's object publishes
+ * each change of their presence to their joined rooms (durable-objects/user/presence.ts), and a
+ * room returns its other local members' presence changed in the ephemeral range (a first sync
+ * of the room: every joined member's latest, but `offline`). This endpoint lifts those out of
+ * the rooms into the top-level `presence.events`, one `m.presence` event per user (the copy
+ * with the highest version; `last_active_ago` computed now), with the user's own presence when
+ * it changed in the room-stream range (their object numbers own changes on that stream, so it
+ * needs no rooms), under the filter's `presence` part (types, senders, `limit`). Presence of a
+ * room the room filter leaves out is not collected. `set_presence` (default `online`) reports
+ * the sync to the user's object first, as activity for `online`; `offline` leaves presence
+ * alone (spec: the client "is not marked as being online"; Synapse does the same). The object
+ * writes and publishes only on a change that others would notice, so a steady client's syncs
+ * cost no writes.
+ *
+ * Covered: rooms (join, invite, knock, leave) with their timelines and state, global and per-room
  * account data. Filters, inline JSON or a stored filter ID: `room.rooms`/`not_rooms`,
  * `room.include_leave`, `room.timeline.limit`, and the `types`/`not_types`/`senders`/
  * `not_senders` of `room.timeline`, `room.state`, `room.account_data` and `account_data`.
  * The Room object applies only the limit; the event filters are applied here, after the
  * fetch, so a filtered timeline may hold fewer than `limit` events while `limited` and
  * `prev_batch` still describe the unfiltered page. `room.ephemeral` filters by type only.
- * Presence, to-device and device lists, `event_fields`, `event_format` and `lazy_load_members`
- * come with their own increments.
+ * The Room object also applies history visibility to the timelines (spec "Room History
+ * Visibility": a left room's timeline stops at the leave, earlier events show as the rules
+ * allow) and, with `room.state.lazy_load_members` (spec "Lazy-loading room members"), puts in
+ * `state` only the member events of the timeline's senders, the user's own and the heroes'
+ * (see durable-objects/room/members.ts for what counts as redundant); joined rooms carry a
+ * `summary` (`m.heroes`, `m.joined_member_count`, `m.invited_member_count`) on every sync.
+ * To-device and device lists, `event_fields` and `event_format` come with their own increments.
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
 import { roomApi, type EventRecord, type SyncRoomResponse, type TimelineFilter } from '../../../durable-objects/room/api';
 import { matchesFilter } from '../../../durable-objects/room/timeline';
-import { userApi, type AccountDataEntry, type StreamPositions, type SyncRoom } from '../../../durable-objects/user/api';
+import { userApi, type AccountDataEntry, type PresenceState, type PresenceStatus, type StreamPositions, type SyncRoom } from '../../../durable-objects/user/api';
 import { requireAccessToken } from '../../shared/auth';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
 import { eventFilterOf, loadFilter } from './filters';
 import { streamToken } from './messages';
+import { withPushRules } from './push-rules';
+import { isPresenceState, presenceEvent } from './presence';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 100;
@@ -71,6 +92,13 @@ function parseTimeout(raw: string | undefined): number {
   return Math.min(Number(raw), MAX_TIMEOUT_MS);
 }
 
+/** Spec `set_presence`: `online` when absent. */
+function parseSetPresence(raw: string | undefined): PresenceState {
+  if (raw === undefined) return 'online';
+  if (!isPresenceState(raw)) throw invalid('"set_presence" must be one of online, unavailable, offline.');
+  return raw;
+}
+
 interface SyncFilter {
   timelineLimit: number;
   includeLeave: boolean;
@@ -81,6 +109,11 @@ interface SyncFilter {
   accountData?: TimelineFilter;
   roomAccountData?: TimelineFilter;
   ephemeral?: TimelineFilter;
+  presence?: TimelineFilter;
+  /** `presence.limit`: the most presence events to return. */
+  presenceLimit?: number;
+  /** `room.state.lazy_load_members` (spec: lazy-loading is enabled on the state filter). */
+  lazyLoadMembers?: boolean;
 }
 
 /** The parts of a (validated) `Filter` this endpoint applies. */
@@ -91,16 +124,21 @@ function syncFilterOf(filter: JsonObject | undefined): SyncFilter {
   const timeline = isJsonObject(room.timeline) ? room.timeline : {};
   if (typeof timeline.limit === 'number') out.timelineLimit = Math.min(timeline.limit, MAX_TIMELINE_LIMIT);
   if (room.include_leave === true) out.includeLeave = true;
+  if (isJsonObject(room.state) && room.state.lazy_load_members === true) out.lazyLoadMembers = true;
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
   const rooms = strings(room.rooms);
   const notRooms = strings(room.not_rooms);
   if (rooms) out.rooms = rooms;
   if (notRooms) out.notRooms = notRooms;
-  const parts = { timeline: room.timeline, state: room.state, roomAccountData: room.account_data, accountData: filter.account_data, ephemeral: room.ephemeral } as const;
+  const parts = {
+    timeline: room.timeline, state: room.state, roomAccountData: room.account_data, accountData: filter.account_data, ephemeral: room.ephemeral,
+    presence: filter.presence,
+  } as const;
   for (const [key, value] of Object.entries(parts) as [keyof typeof parts, (typeof parts)[keyof typeof parts]][]) {
     const f = eventFilterOf(value);
     if (f) out[key] = f;
   }
+  if (isJsonObject(filter.presence) && typeof filter.presence.limit === 'number') out.presenceLimit = filter.presence.limit;
   return out;
 }
 
@@ -117,6 +155,21 @@ const typePasses = (f: TimelineFilter | undefined, e: { type?: unknown }) =>
 /** Account data as sync events, filtered by type (account data has no sender). */
 const accountDataEvents = (entries: readonly AccountDataEntry[], f: TimelineFilter | undefined) =>
   entries.filter((e) => typePasses(f, e)).map((e): JsonObject => ({ type: e.type, content: e.content }));
+
+/**
+ * `presence.events`: one `m.presence` event per user, from the copy with the highest version
+ * (rooms may hold older ones), under the filter's `presence` part.
+ */
+function presenceEvents(statuses: readonly (PresenceStatus | undefined)[], filter: SyncFilter, now: number): JsonObject[] {
+  const latest = new Map<string, PresenceStatus>();
+  for (const p of statuses) {
+    if (!p) continue;
+    const seen = latest.get(p.user_id);
+    if (!seen || p.version > seen.version) latest.set(p.user_id, p);
+  }
+  const events = [...latest.values()].filter((p) => matchesFilter(filter.presence, 'm.presence', p.user_id)).map((p) => presenceEvent(p, now));
+  return filter.presenceLimit === undefined ? events : events.slice(0, filter.presenceLimit);
+}
 
 /** Run `task` over `items`, at most `limit` at a time, keeping order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -142,6 +195,7 @@ function joinedRoom(roomId: string, r: SyncRoomResponse, filter: SyncFilter, acc
     state: { events: r.state.filter((e) => eventPasses(filter.state, e)).map((e) => toClientEvent(e, roomId)) },
     ephemeral: { events: (r.ephemeral ?? []).filter((e) => typePasses(filter.ephemeral, e)) },
     account_data: { events: accountData },
+    ...(r.summary ? { summary: { ...r.summary } } : {}),
   };
 }
 
@@ -155,18 +209,27 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   const since = parseSince(c.req.query('since'));
   const timeout = parseTimeout(c.req.query('timeout'));
   const fullState = c.req.query('full_state') === 'true';
+  const setPresence = parseSetPresence(c.req.query('set_presence'));
   const userId = c.var.auth.userId;
-  const rawFilter = c.req.query('filter');
-  const filter = syncFilterOf(rawFilter === undefined || rawFilter === '' ? undefined : await loadFilter(c.env.USER, userId, rawFilter));
   const user = userApi(c.env.USER, userId);
-
   // An initial sync answers at once; an incremental one waits for news up to `timeout`.
   const initial = since === undefined;
+  // Sent before the positions are read, on the same stub (so delivered first): this sync
+  // already sees the change it makes, without waiting for the call. Presence is best effort:
+  // a failure here does not fail the sync.
+  const presenceSet = setPresence === 'offline'
+    ? undefined
+    : user.performSyncPresence(setPresence, initial ? 0 : timeout).catch((e: unknown) => console.error('sync: updating presence failed:', e));
+  const rawFilter = c.req.query('filter');
+  const filter = syncFilterOf(rawFilter === undefined || rawFilter === '' ? undefined : await loadFilter(c.env.USER, userId, rawFilter));
+
   const upTo = !initial && timeout > 0 ? await user.waitForActivity(since, timeout) : await user.getStreamPositions();
   const from: StreamPositions = since ?? { rooms: 0, account_data: 0 };
-  const [allRooms, accountData] = await Promise.all([
+  const [allRooms, accountData, ownPresence] = await Promise.all([
     user.getSyncRooms(from.rooms, upTo.rooms, initial || fullState),
     user.getAccountDataChanges(from.account_data, upTo.account_data),
+    user.getPresenceChange(from.rooms, upTo.rooms),
+    presenceSet,
   ]);
   const rooms: SyncRoom[] = allRooms.filter(
     (r) => r.to > 0 && roomPasses(filter, r.room_id) && (r.membership !== 'leave' && r.membership !== 'ban' ? true : !initial || filter.includeLeave),
@@ -187,6 +250,7 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   const parts = await mapLimited(rooms, ROOM_CONCURRENCY, (r) =>
     roomApi(c.env.ROOM, r.room_id).getSyncRoom({
       user_id: userId,
+      device_id: c.var.auth.deviceId,
       membership: r.membership,
       from: fullState ? 0 : r.from,
       to: r.to,
@@ -194,12 +258,14 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
       full_state: fullState,
       ephemeral_from: r.ephemeral_from,
       ephemeral_to: r.ephemeral_to,
+      lazy_load_members: filter.lazyLoadMembers === true,
     }),
   );
 
   const roomAccountDataEvents = (roomId: string) => accountDataEvents(roomAccountData.get(roomId) ?? [], filter.roomAccountData);
   const join: JsonObject = {};
   const invite: JsonObject = {};
+  const knock: JsonObject = {};
   const leave: JsonObject = {};
   rooms.forEach((r, i) => {
     const part = parts[i];
@@ -208,6 +274,8 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
       const room = joinedRoom(r.room_id, part, filter, roomAccountDataEvents(r.room_id));
       if (initial || fullState || !isEmptyJoin(room)) join[r.room_id] = room;
     } else if (r.membership === 'invite') invite[r.room_id] = { invite_state: { events: (part.invite_state ?? []) as JsonObject[] } };
+    // Spec "Knocking on rooms": a knock shows as stripped state until it is accepted (an invite) or rejected (a leave).
+    else if (r.membership === 'knock') knock[r.room_id] = { knock_state: { events: (part.invite_state ?? []) as JsonObject[] } };
     else if (r.membership === 'leave' || r.membership === 'ban') {
       const { timeline, state } = joinedRoom(r.room_id, part, filter, []);
       leave[r.room_id] = { timeline: timeline!, state: state! };
@@ -226,9 +294,10 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
 
   return c.json({
     next_batch: syncToken(upTo),
-    rooms: { join, invite, leave, knock: {} },
-    account_data: { events: accountDataEvents(accountData.filter((e) => e.room_id === null), filter.accountData) },
-    presence: { events: [] },
+    rooms: { join, invite, leave, knock },
+    // `m.push_rules` is the merged ruleset, there from the first sync on (push-rules.ts).
+    account_data: { events: accountDataEvents(withPushRules(userId, accountData.filter((e) => e.room_id === null), initial), filter.accountData) },
+    presence: { events: presenceEvents([ownPresence, ...parts.flatMap((p) => p?.presence ?? [])], filter, Date.now()) },
     to_device: { events: [] },
     device_lists: { changed: [], left: [] },
     device_one_time_keys_count: {},
