@@ -3,6 +3,7 @@
 // into one room, and the wake-up latency of a long-polling /sync after a send. Requests go
 // through node:http with keep-alive, as a client keeps its connection: Node 20's fetch adds
 // about 1.5 ms of its own per request here, which would be measuring the client.
+import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,36 @@ const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const round = (x) => Number(x.toFixed(2));
 
-export async function clientBenchmarks(emit) {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'edge-matrix-bench-'));
+/**
+ * Median fsync latency of a 4 KiB write in `dir`: workerd's local SQLite commits each Durable
+ * Object transaction with an fsync on its event thread, so this bounds what a send can cost here.
+ */
+export function fsyncLatencyMs(dir) {
+  const file = path.join(dir, `fsync-probe-${process.pid}`);
+  const fd = openSync(file, 'w');
+  const times = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      writeSync(fd, Buffer.alloc(4096, i));
+      const t0 = process.hrtime.bigint();
+      fsyncSync(fd);
+      times.push(ms(t0));
+    }
+  } finally {
+    closeSync(fd);
+    unlinkSync(file);
+  }
+  return round(percentile(times, 50));
+}
+
+/**
+ * The Client-Server benchmarks, with the homeserver's data in a fresh directory under `parent`
+ * (`storage` names it in every line: the default is the OS temp directory on disk).
+ */
+export async function clientBenchmarks(emit, { parent = tmpdir(), storage = 'disk' } = {}) {
+  const dataDir = await mkdtemp(path.join(parent, 'edge-matrix-bench-'));
+  const out = (o) => emit({ ...o, storage });
+  out({ bench: 'storage_fsync_4kib', unit: 'ms', median: fsyncLatencyMs(dataDir) });
   // One user sends ~270 events back to back: far over the default message rate (docs/configuration.md).
   const vars = homeserverBindings({
     SERVER_NAME: 'bench.test', PUBLIC_BASEURL: 'http://127.0.0.1', SIGNING_KEY: SPEC_TEST_KEY, REGISTRATION: 'open',
@@ -73,7 +102,7 @@ export async function clientBenchmarks(emit) {
       await send(alice, `sequential ${i}`);
       sequential.push(ms(t0));
     }
-    emit({ bench: 'client_send_sequential', events: 200, unit: 'ms', median: round(percentile(sequential, 50)), p99: round(percentile(sequential, 99)), target_median_ms: 5 });
+    out({ bench: 'client_send_sequential', events: 200, unit: 'ms', median: round(percentile(sequential, 50)), p99: round(percentile(sequential, 99)), target_median_ms: 5 });
 
     // 2. 4 senders × 50 sends each, concurrently, into one room.
     const concurrent = [];
@@ -102,7 +131,7 @@ export async function clientBenchmarks(emit) {
       from = out.end;
     }
     const lost = sentIds.filter((id) => !seen.has(id)).length;
-    emit({
+    out({
       bench: 'client_send_concurrent',
       senders: 4,
       per_sender: 50,
@@ -135,7 +164,7 @@ export async function clientBenchmarks(emit) {
       wakes.push(Math.max(0, Number(at - sent) / 1e6));
       token = body.next_batch;
     }
-    emit({ bench: 'client_sync_wake_after_send', samples: 50, unit: 'ms', measured_from: 'send response received', p50: round(percentile(wakes, 50)), p99: round(percentile(wakes, 99)), target_p99_ms: 10 });
+    out({ bench: 'client_sync_wake_after_send', samples: 50, unit: 'ms', measured_from: 'send response received', p50: round(percentile(wakes, 50)), p99: round(percentile(wakes, 99)), target_p99_ms: 10 });
     agent.destroy();
   } finally {
     await mf.dispose();

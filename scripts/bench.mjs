@@ -2,6 +2,7 @@
 // `npm run bench`: benchmarks inside workerd (Miniflare), one JSON line per measurement.
 // Each measurement runs its loop in the worker several times and reports the median rate;
 // the machine is named in every line.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
@@ -123,7 +124,10 @@ async function stateResBenchmarks() {
 }
 
 try {
+  // On disk, as `npm start` keeps its data; and in memory (tmpfs) where the machine has one, to
+  // show what the same code costs without the disk's fsync per Durable Object commit.
   await clientBenchmarks(emit);
+  if (existsSync('/dev/shm')) await clientBenchmarks(emit, { parent: '/dev/shm', storage: 'tmpfs' });
   await stateResBenchmarks();
   await roomBenchmarks();
   const size = await (await mf.dispatchFetch('http://bench/event-size')).json();
