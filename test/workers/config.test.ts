@@ -35,6 +35,26 @@ describe('parseHomeserverConfig', () => {
     expect(config.keyValidityMs).toBe(86_400_000);
   });
 
+  it('parses FEDERATION_HOSTS: server names to http(s) base URLs, every bad entry reported', () => {
+    const base = { SERVER_NAME: 'a.b', SIGNING_KEY: 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0' };
+    expect(parseHomeserverConfig(base).federationHosts).toEqual({});
+    expect(parseHomeserverConfig({ ...base, FEDERATION_HOSTS: '{"hs2.test":"http://127.0.0.1:18448/","hs3.test:8448":"https://x.test"}' }).federationHosts).toEqual({
+      'hs2.test': 'http://127.0.0.1:18448',
+      'hs3.test:8448': 'https://x.test',
+    });
+    const problems = (raw: string) => {
+      try {
+        parseHomeserverConfig({ ...base, FEDERATION_HOSTS: raw });
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems('not json')).toEqual(['FEDERATION_HOSTS must be a JSON object of server name to base URL']);
+    expect(problems('["x"]')).toHaveLength(1);
+    expect(problems('{"bad name!":"http://x","ok.test":5,"b.test":"ftp://x"}')).toHaveLength(3);
+  });
+
   it('parses registration: closed by default, open, or token with its tokens', () => {
     const base = { SERVER_NAME: 'a.b', SIGNING_KEY: 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0' };
     expect(parseHomeserverConfig(base).registration).toEqual({ mode: 'closed' });

@@ -23,6 +23,11 @@ export interface HomeserverConfig {
   readonly keyValidityMs: number;
   /** Who may register: nobody, anybody, or holders of one of `tokens` (`m.login.registration_token`). */
   readonly registration: RegistrationConfig;
+  /**
+   * `FEDERATION_HOSTS`: server name → base URL, consulted before server discovery; the only
+   * destinations that may be reached over plain HTTP (local and test deployments).
+   */
+  readonly federationHosts: Readonly<Record<string, string>>;
   /** Token-bucket rates (spec "Rate limiting"), one per rate-limited action. */
   readonly rateLimits: Readonly<Record<RateLimitClass, RateLimit>>;
 }
@@ -46,6 +51,7 @@ export interface HomeserverVars {
   KEY_VALIDITY_MS?: string;
   REGISTRATION?: string;
   REGISTRATION_TOKENS?: string;
+  FEDERATION_HOSTS?: string;
   RC_MESSAGE_PER_SECOND?: string;
   RC_MESSAGE_BURST_COUNT?: string;
   RC_LOGIN_FAILED_PER_SECOND?: string;
@@ -140,6 +146,29 @@ function parseRateLimits(vars: HomeserverVars, problems: string[]): Record<RateL
   };
 }
 
+/** `FEDERATION_HOSTS`, e.g. `{"hs2.test":"http://127.0.0.1:18448"}`: server names to http(s) base URLs. */
+function parseFederationHosts(raw: string | undefined, problems: string[]): Record<string, string> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('FEDERATION_HOSTS must be a JSON object of server name to base URL');
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('FEDERATION_HOSTS must be a JSON object of server name to base URL');
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [name, url] of Object.entries(parsed)) {
+    if (!isValidServerName(name)) problems.push(`FEDERATION_HOSTS: ${JSON.stringify(name)} is not a server name`);
+    else if (typeof url !== 'string') problems.push(`FEDERATION_HOSTS: the URL of ${name} must be a string`);
+    else out[name] = parseUrl(`FEDERATION_HOSTS[${name}]`, url, problems);
+  }
+  return out;
+}
+
 function parseUrl(name: string, raw: string, problems: string[]): string {
   try {
     const url = new URL(raw);
@@ -180,9 +209,10 @@ export function parseHomeserverConfig(vars: HomeserverVars): HomeserverConfig {
 
   const registration = parseRegistration(vars, problems);
   const rateLimits = parseRateLimits(vars, problems);
+  const federationHosts = parseFederationHosts(vars.FEDERATION_HOSTS, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { serverName, signingKey, publicBaseUrl, federationServer, keyValidityMs, registration, rateLimits };
+  return { serverName, signingKey, publicBaseUrl, federationServer, keyValidityMs, registration, rateLimits, federationHosts };
 }
 
 const cache = new WeakMap<object, HomeserverConfig>();

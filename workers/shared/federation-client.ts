@@ -117,3 +117,8 @@ export async function federationRequest<T = JsonObject>(
   }
   return body as T;
 }
+
+/** The sender of this homeserver's outbound requests, from its configuration. */
+export function federationSender(config: { serverName: string; signingKey: { keyId: string; seed: Uint8Array }; federationHosts: Readonly<Record<string, string>> }): FederationSender {
+  return { serverName: config.serverName, signingKey: config.signingKey, hosts: config.federationHosts };
+}
