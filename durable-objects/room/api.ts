@@ -162,6 +162,8 @@ export interface ReceiptCommand {
   event_id: string;
   /** `main` or a thread root's event ID; absent for an unthreaded receipt. */
   thread_id?: string;
+  /** When it was sent: a remote server's `data.ts` (spec `m.receipt` EDU); now by default. */
+  ts?: number;
 }
 
 export interface RoomApi {
@@ -320,4 +322,76 @@ export interface RoomSummary {
 export interface RoomApi {
   /** The room's summary; undefined if the room is unknown. */
   getRoomSummary(): Promise<RoomSummary | undefined>;
+}
+
+// ---- joining, leaving and knocking over federation (federation-join.ts) ---------------------
+
+/** A make_join / make_leave / make_knock request (spec v1.16 Server-Server API "Joining Rooms"). */
+export interface MakeMembershipInput {
+  user_id: string;
+  /** The requesting server (the HTTP layer's authenticated origin): the user must be one of its users. */
+  origin?: string;
+  /** The `ver` query parameters: room versions the requesting server supports (spec default `["1"]`). */
+  supported_versions?: string[];
+}
+
+/** The spec's make_* response (`{event, room_version}`: an unsigned template event), or a failure. */
+export type MakeMembershipResult =
+  | RoomResult<{ room_version: string; event: JsonObject }>
+  | { ok: false; errcode: 'M_INCOMPATIBLE_ROOM_VERSION'; error: string; room_version: string };
+
+/** The spec's v2 send_join response: the state before the join, its auth chain, and the join as stored. */
+export type SendJoinResult = RoomResult<{ state: JsonObject[]; auth_chain: JsonObject[]; event: JsonObject }>;
+
+/** The spec's send_knock response: stripped state for the knocking user's client. */
+export type SendKnockResult = RoomResult<{ knock_room_state: { type: string; state_key: string; sender: string; content: unknown }[] }>;
+
+/** A send_join response the joining server starts (or resumes) the room from; signatures already verified. */
+export interface JoinFromResponseInput {
+  room_id: string;
+  room_version: string;
+  /** Our join, signed by us (and by the resident, when it returned its copy). */
+  join_event: JsonObject;
+  state: JsonObject[];
+  auth_chain: JsonObject[];
+}
+
+export interface RoomApi {
+  /** make_join: the join template for a user of another server, if the join would pass auth now. */
+  getMakeJoinTemplate(input: MakeMembershipInput): Promise<MakeMembershipResult>;
+  getMakeLeaveTemplate(input: MakeMembershipInput): Promise<MakeMembershipResult>;
+  getMakeKnockTemplate(input: MakeMembershipInput): Promise<MakeMembershipResult>;
+  /** send_join: accept `origin`'s signed join through the receipt checks; the state before it and its auth chain. */
+  performSendJoin(pdu: JsonObject, origin: string): Promise<SendJoinResult>;
+  performSendLeave(pdu: JsonObject, origin: string): Promise<RoomResult<object>>;
+  performSendKnock(pdu: JsonObject, origin: string): Promise<SendKnockResult>;
+  /** Joining side: start the room here from a send_join response (state and auth chain stored as outliers). */
+  performJoinFromResponse(input: JoinFromResponseInput): Promise<SendResult>;
+}
+
+// ---- the DAG as other servers read it (federation-reads.ts) ---------------------------------
+
+/** What a federation endpoint checks of the requesting server before it touches the room. */
+export interface ServerAccess {
+  /** The room's `m.room.server_acl` lets the server take part. */
+  acl_allows: boolean;
+  /** One of its users is joined in the current state. */
+  joined: boolean;
+  /** One of its users has a member event in the current state (of any membership). */
+  ever_member: boolean;
+}
+
+export interface RoomApi {
+  /** Undefined if the room is unknown. */
+  queryServerAccess(serverName: string): Promise<ServerAccess | undefined>;
+  /** Spec `/state`: the state before the event and its auth chain; undefined if the event or its state is unknown. */
+  getStatePdus(eventId: string): Promise<{ pdus: JsonObject[]; auth_chain: JsonObject[] } | undefined>;
+  /** Spec `/state_ids`: the same as IDs. */
+  getStateIds(eventId: string): Promise<{ pdu_ids: string[]; auth_chain_ids: string[] } | undefined>;
+  /** Spec `/event_auth`: the event's auth chain; undefined if the event is unknown. */
+  getAuthChainPdus(eventId: string): Promise<JsonObject[] | undefined>;
+  /** Spec `/backfill`, events `serverName` may not see redacted. */
+  getBackfill(eventIds: string[], limit: number, serverName: string): Promise<JsonObject[]>;
+  /** Spec `/get_missing_events`, oldest first, events `serverName` may not see redacted. */
+  getMissingEvents(query: { earliest_events: string[]; latest_events: string[]; limit: number; min_depth: number }, serverName: string): Promise<JsonObject[]>;
 }

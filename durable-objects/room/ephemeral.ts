@@ -23,6 +23,7 @@
 import type { JsonObject } from '../../core/canonical-json';
 import type { RoomDag } from './dag';
 import type { PresenceStatus, PresenceState } from '../user/api';
+import type { Edu } from '../remote-server/api';
 import type { PresenceRow, ReceiptRow, RoomStore } from './store';
 
 const SERIAL = 'ephemeral_serial';
@@ -60,6 +61,12 @@ export class RoomEphemeral {
     private readonly store: RoomStore,
     private readonly dag: RoomDag,
     private readonly transaction: <T>(fn: () => T) => T,
+    /**
+     * Queue an EDU for the other servers in the room (federation-outbox.ts), inside the
+     * change's transaction: `m.typing` and `m.receipt` of `userId` (spec Server-Server API
+     * "Typing Notifications", "Receipts"); the outbox sends only local users' changes.
+     */
+    private readonly federate: (userId: string, edu: Edu) => void = () => {},
   ) {
     this.serial = Number(store.getMeta(SERIAL) ?? 0);
     this.staleTyping = store.getMeta(TYPING_ACTIVE) === '1';
@@ -71,20 +78,22 @@ export class RoomEphemeral {
     if (typing) this.typing.set(userId, expiresAt);
     else this.typing.delete(userId);
     if (had === typing) return false;
-    this.publishTyping();
+    this.publishTyping([userId]);
     return true;
   }
 
   /** Drop typing entries expired at `now` (and a stale set after a restart); whether anything changed. */
   expireTyping(now: number): boolean {
     let changed = this.staleTyping;
+    const expired: string[] = [];
     for (const [userId, expiresAt] of this.typing) {
       if (expiresAt <= now) {
         this.typing.delete(userId);
+        expired.push(userId);
         changed = true;
       }
     }
-    if (changed) this.publishTyping();
+    if (changed) this.publishTyping(expired);
     return changed;
   }
 
@@ -95,8 +104,11 @@ export class RoomEphemeral {
     return next;
   }
 
-  private publishTyping(): void {
+  /** Publish the typing set; `changed`: the users whose typing changed (for other servers). */
+  private publishTyping(changed: readonly string[]): void {
     this.transaction(() => {
+      const roomId = this.dag.roomId;
+      if (roomId) for (const userId of changed) this.federate(userId, { edu_type: 'm.typing', content: { room_id: roomId, user_id: userId, typing: this.typing.has(userId) } });
       const serial = this.next();
       this.typingSerial = serial;
       this.staleTyping = false;
@@ -119,6 +131,7 @@ export class RoomEphemeral {
       // A private receipt is its owner's alone.
       const to = r.receipt_type === 'm.read.private' ? [r.user_id] : this.dag.localJoinedMembers();
       for (const userId of to) this.store.queueUserEphemeral(userId, serial);
+      if (r.receipt_type === 'm.read' && this.dag.roomId) this.federate(r.user_id, receiptEdu(this.dag.roomId, r));
     });
     return true;
   }
@@ -174,6 +187,15 @@ export class RoomEphemeral {
     this.store.setMeta(SERIAL, String(this.serial));
     return this.serial;
   }
+}
+
+/**
+ * Spec Server-Server API "Receipts": the `m.receipt` EDU of one public read receipt,
+ * `{room_id: {"m.read": {user_id: {event_ids, data: {ts, thread_id?}}}}}`.
+ */
+function receiptEdu(roomId: string, r: ReceiptInput): Edu {
+  const data: JsonObject = r.thread_id === undefined ? { ts: r.ts } : { ts: r.ts, thread_id: r.thread_id };
+  return { edu_type: 'm.receipt', content: { [roomId]: { 'm.read': { [r.user_id]: { event_ids: [r.event_id], data } } } } };
 }
 
 /** Spec `m.receipt` content: `{event_id: {receipt_type: {user_id: {ts, thread_id?}}}}`; undefined when empty. */

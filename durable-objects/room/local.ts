@@ -15,7 +15,10 @@ import { stateKey, type StateMap } from './state';
 /** Extremities referenced by one new event (the spec suggests a bound; Synapse uses 10). */
 const MAX_PREV_EVENTS = 10;
 
-export type LocalRequest = { kind: 'create'; input: CreateRoomInput } | { kind: 'send'; input: SendInput };
+export type LocalRequest =
+  | { kind: 'create'; input: CreateRoomInput }
+  /** `third_party_keys`: the keys that verify `content.third_party_invite.signed` (room.ts computes them before the queue). */
+  | { kind: 'send'; input: SendInput; third_party_keys?: string[] };
 
 /** A local event checked and ready to sign and write. */
 export interface Planned extends PlannedEvent {
@@ -87,7 +90,8 @@ export function planLocal(dag: RoomDag, request: LocalRequest, now: number): Pla
   if (isCreate && rules.room_id_is_create_event_hash && `!${built.event_id.slice(1)}` !== roomId) {
     return fail('M_BAD_JSON', `a room version ${rules.room_version} room's ID is !${built.event_id.slice(1)}`);
   }
-  const verdict = checkAgainstAuthEvents(view, withEventId(built.pdu, built.event_id));
+  const thirdParty = request.kind === 'send' && request.third_party_keys ? { [built.event_id]: request.third_party_keys } : {};
+  const verdict = checkAgainstAuthEvents(view, withEventId(built.pdu, built.event_id), thirdParty);
   if (!verdict.allowed) return fail('M_FORBIDDEN', `${verdict.message} (${verdict.reason})`);
   const after = template.state_key === undefined ? at.before : new Map(at.before).set(stateKey(template.type, template.state_key), built.event_id);
   return {

@@ -40,7 +40,11 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
 
   const prevEvents = stringList(pdu.prev_events);
   if (!isCreate && prevEvents.length === 0) return { event_id: eventId, status: 'dropped', reason: 'only a create event has no prev events' };
-  const missing = [...stringList(pdu.auth_events), ...prevEvents].filter((id) => !dag.eventInfo(id));
+  // An outlier (federation-join.ts) has no state here, so as a prev event it counts as missing.
+  const missing = [
+    ...stringList(pdu.auth_events).filter((id) => !dag.eventInfo(id)),
+    ...prevEvents.filter((id) => (dag.eventInfo(id)?.group ?? null) === null),
+  ];
   if (missing.length > 0) return { event_id: eventId, status: 'missing', reason: 'prev or auth events are unknown', missing };
 
   const view = dag.viewFor(rules);

@@ -25,6 +25,7 @@ import { resolve, stringList } from './checks';
 import { RoomDag } from './dag';
 import { fail, planLocal, writeLocal, type LocalRequest, type Planned } from './local';
 import { Outbox } from './outbox';
+import { FederationOutbox } from './federation-outbox';
 import { receivePdu } from './receive';
 import type { ReceiptCommand, RoomResult, TypingInput } from './api';
 import type { PresenceStatus } from '../user/api';
@@ -41,13 +42,21 @@ import type { EventContext, EventContextQuery, RelationsPage, RelationsQuery, Th
 import { relationsPage, threadsPage } from './reads';
 import type { RoomSummary } from './api';
 import { roomSummary } from './summary';
+import type { JoinFromResponseInput, MakeMembershipInput, MakeMembershipResult, SendJoinResult, SendKnockResult } from './api';
+import { joinFromResponse, makeMembershipProblem, membershipTemplate, sendJoinResponse, sendMembershipProblem, type FederatedMembership } from './federation-join';
+import type { ServerAccess } from './api';
+import { authChainIds, backfill, inDag, missingEvents, pdusOf, serverAccess } from './federation-reads';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
 
 /** `check`: plan an event as if sending it, to learn whether the auth rules allow it; nothing is written. */
-type LocalJob = (LocalRequest | { kind: 'check'; input: SendInput }) & { done: (r: SendResult) => void };
-type Job = LocalJob | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void };
+type LocalJob = (LocalRequest | { kind: 'check'; input: SendInput; planned?: (pdu: JsonObject) => void }) & { done: (r: SendResult) => void };
+/** `join_response`: start the room from a send_join response (federation-join.ts); like `ingest`, no await. */
+type Job =
+  | LocalJob
+  | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void }
+  | { kind: 'join_response'; input: JoinFromResponseInput; done: (r: SendResult) => void };
 
 export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private readonly record = (e: StoredEvent): EventRecord => toRecord(e, this.store);
@@ -57,6 +66,8 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private readonly queue: Job[] = [];
   private pumping = false;
   private readonly outbox: Outbox;
+  /** Local events, typing and receipts for the other servers in the room. */
+  private readonly federationOutbox: FederationOutbox;
   /** Typing (in memory), receipts and presence; created with the schema. */
   private ephemeral!: RoomEphemeral;
   /** /sync room summaries (members.ts), made on first use. */
@@ -75,12 +86,21 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       transaction: (fn) => ctx.storage.transactionSync(fn),
       scheduleAlarm: (at) => this.scheduleAlarm(at),
     });
+    this.federationOutbox = new FederationOutbox({
+      store: this.store,
+      dag: this.dag,
+      remoteServers: () => env.REMOTE_SERVER,
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      scheduleAlarm: (at) => this.scheduleAlarm(at),
+    });
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
-      this.ephemeral = new RoomEphemeral(this.store, this.dag, (fn) => ctx.storage.transactionSync(fn));
+      this.ephemeral = new RoomEphemeral(this.store, this.dag, (fn) => ctx.storage.transactionSync(fn), (userId, edu) => this.federationOutbox.queueLocalEdu(userId, edu));
       // Members may still show who was typing before the restart: clear it from the alarm.
       if (this.ephemeral.staleTyping) await ctx.storage.setAlarm(Date.now());
+      // Hand-overs to remote servers that a stop interrupted resume from the alarm.
+      else if (this.federationOutbox.waiting()) await ctx.storage.setAlarm(Date.now());
     });
   }
 
@@ -93,7 +113,19 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
 
   /** Create, sign, authorise and persist one local event. */
   performSend(input: SendInput): Promise<SendResult> {
+    if (this.dag.rules && thirdPartySigned({ type: input.type, content: input.content })) return this.sendWithThirdParty(input);
     return new Promise((done) => this.enqueue({ kind: 'send', input, done }));
+  }
+
+  /**
+   * A member event with `content.third_party_invite` (federation `exchange_third_party_invite`):
+   * its signed block's Ed25519 verdicts need WebCrypto, so they are computed before the queue,
+   * as for received PDUs. They do not depend on the event ID, which is only known once planned.
+   */
+  private async sendWithThirdParty(input: SendInput): Promise<SendResult> {
+    const draft: JsonObject = { type: input.type, sender: input.sender, content: input.content, ...(input.state_key !== undefined ? { state_key: input.state_key } : {}) };
+    const third_party_keys = (await thirdPartyVerdicts(this.store, this.dag.event, draft, ''))[''] ?? [];
+    return new Promise((done) => this.enqueue({ kind: 'send', input, third_party_keys, done }));
   }
 
   /**
@@ -127,7 +159,10 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const denied = this.requireJoined(input.user_id);
     if (denied) return denied;
     const expiresAt = Date.now() + Math.max(input.timeout_ms, 0);
-    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) this.outbox.schedule();
+    if (this.ephemeral.setTyping(input.user_id, input.typing, expiresAt)) {
+      this.outbox.schedule();
+      this.federationOutbox.schedule();
+    }
     const next = this.ephemeral.nextExpiry();
     if (next !== undefined) await this.scheduleAlarm(next);
     return { ok: true };
@@ -138,7 +173,10 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     if (denied) return denied;
     const e = this.store.getEvent(input.event_id);
     if (!e || e.status !== 'accepted') return fail('M_NOT_FOUND', `Unknown event ${input.event_id}`);
-    if (this.ephemeral.putReceipt({ ...input, ts: Date.now() }, e.stream_ordering)) this.outbox.schedule();
+    if (this.ephemeral.putReceipt({ ...input, ts: input.ts ?? Date.now() }, e.stream_ordering)) {
+      this.outbox.schedule();
+      this.federationOutbox.schedule();
+    }
     return { ok: true };
   }
 
@@ -203,7 +241,12 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const e = this.store.getEvent(eventId);
     if (!e || !this.dag.rules) return undefined;
     const states = this.dag.prevStates(stringList(e.pdu.prev_events));
-    return states && toTriples(resolve(this.dag.view, states));
+    if (!states) {
+      // A join from send_join: its prev events are not here, its state before was given.
+      const given = this.store.stateBeforeGroup(eventId);
+      return given === undefined ? undefined : toTriples(this.dag.groups.load(given));
+    }
+    return toTriples(resolve(this.dag.view, states));
   }
 
   async getStateEvent(type: string, stateKey: string): Promise<EventRecord | undefined> {
@@ -362,6 +405,122 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     return roomId && rules ? roomSummary(this.store, roomId, rules.room_version, this.dag.current.state) : undefined;
   }
 
+  // ---- RPC: joining, leaving and knocking over federation (see federation-join.ts) ----------
+
+  getMakeJoinTemplate(input: MakeMembershipInput): Promise<MakeMembershipResult> {
+    return this.makeMembershipTemplate('join', input);
+  }
+
+  getMakeLeaveTemplate(input: MakeMembershipInput): Promise<MakeMembershipResult> {
+    return this.makeMembershipTemplate('leave', input);
+  }
+
+  getMakeKnockTemplate(input: MakeMembershipInput): Promise<MakeMembershipResult> {
+    return this.makeMembershipTemplate('knock', input);
+  }
+
+  /** The template is planned in the write queue like a send (so checked against the state a send would see), then dropped. */
+  private async makeMembershipTemplate(membership: FederatedMembership, input: MakeMembershipInput): Promise<MakeMembershipResult> {
+    const { rules } = this.dag;
+    if (!rules) return fail('M_NOT_FOUND', 'Unknown room.');
+    const problem = makeMembershipProblem(rules, membership, input.user_id, input.origin, input.supported_versions);
+    if (problem) return problem;
+    let event: JsonObject | undefined;
+    const send: SendInput = { type: 'm.room.member', sender: input.user_id, state_key: input.user_id, content: { membership } };
+    const r = await new Promise<SendResult>((done) => this.enqueue({ kind: 'check', input: send, planned: (pdu) => (event = pdu), done }));
+    if (!r.ok) return r;
+    return { ok: true, room_version: rules.room_version, event: membershipTemplate(event!, this.config.serverName) };
+  }
+
+  async performSendJoin(pdu: JsonObject, origin: string): Promise<SendJoinResult> {
+    const joined = await this.sendMembership('join', pdu, origin);
+    if (!joined.ok) return joined;
+    const before = await this.getStateBefore(joined.event_id);
+    if (!before) return fail('M_UNKNOWN', 'the state before the join is unknown');
+    const stored = this.store.getEvent(joined.event_id)!;
+    return { ok: true, ...sendJoinResponse(this.dag, new Map(before.map(([t, k, id]) => [stateKeyOf(t, k), id]))), event: stored.pdu };
+  }
+
+  async performSendLeave(pdu: JsonObject, origin: string): Promise<RoomResult<object>> {
+    const left = await this.sendMembership('leave', pdu, origin);
+    return left.ok ? { ok: true } : left;
+  }
+
+  async performSendKnock(pdu: JsonObject, origin: string): Promise<SendKnockResult> {
+    const knocked = await this.sendMembership('knock', pdu, origin);
+    if (!knocked.ok) return knocked;
+    return { ok: true, knock_room_state: strippedState(this.store, this.dag.current.state, pdu.sender as string) };
+  }
+
+  /**
+   * A send_* PDU: the endpoint's own checks, then the receipt checks. Only an accepted event
+   * (now or before, for a retried request) succeeds: a rejected or soft-failed one is refused.
+   */
+  private async sendMembership(membership: FederatedMembership, pdu: JsonObject, origin: string): Promise<RoomResult<{ event_id: string }>> {
+    if (!this.dag.roomId) return fail('M_NOT_FOUND', 'Unknown room.');
+    const problem = sendMembershipProblem(pdu, membership, origin, this.dag.roomId);
+    if (problem) return fail('M_BAD_JSON', problem);
+    const r = await this.ingestPdu(pdu);
+    if (r.status === 'accepted') {
+      // Spec "Joining Rooms" (and leaving, knocking): the resident server passes the event on
+      // to the other servers in the room; the sender's server has it. (Queued just after the
+      // event's own transaction: a crash in between loses this hand-over, not the event.)
+      const stored = this.store.getEvent(r.event_id);
+      if (stored) {
+        const destinations = this.federationOutbox.serversIn(this.dag.current.state).filter((s) => s !== origin);
+        this.ctx.storage.transactionSync(() => this.federationOutbox.queuePdu(stored.pdu, destinations));
+        this.federationOutbox.schedule();
+      }
+      return { ok: true, event_id: r.event_id };
+    }
+    if (r.status === 'duplicate') {
+      const e = this.store.getEvent(r.event_id);
+      if (e?.status === 'accepted') return { ok: true, event_id: r.event_id };
+      return fail('M_FORBIDDEN', `the ${membership} event was not accepted (${e?.status ?? 'unknown'})`);
+    }
+    if (r.status === 'rejected' || r.status === 'soft_failed') return fail('M_FORBIDDEN', `the ${membership} event fails the auth rules: ${r.reason ?? r.status}`);
+    if (r.status === 'missing') return fail('M_BAD_JSON', `the ${membership} event refers to unknown events: ${r.missing.join(', ')}`);
+    return fail('M_BAD_JSON', r.reason ?? r.status);
+  }
+
+  /** Joining side: start the room from a send_join response (see federation-join.ts). */
+  performJoinFromResponse(input: JoinFromResponseInput): Promise<SendResult> {
+    return new Promise((done) => this.enqueue({ kind: 'join_response', input, done }));
+  }
+
+  // ---- RPC: the DAG as other servers read it (see federation-reads.ts) -----------------------
+
+  async queryServerAccess(serverName: string): Promise<ServerAccess | undefined> {
+    return this.dag.roomId ? serverAccess(this.dag, serverName) : undefined;
+  }
+
+  async getStatePdus(eventId: string): Promise<{ pdus: JsonObject[]; auth_chain: JsonObject[] } | undefined> {
+    const ids = await this.getStateIds(eventId);
+    return ids && { pdus: pdusOf(this.dag, ids.pdu_ids), auth_chain: pdusOf(this.dag, ids.auth_chain_ids) };
+  }
+
+  /** Spec: "The fully resolved state of the room, prior to considering any state changes induced by the requested event". */
+  async getStateIds(eventId: string): Promise<{ pdu_ids: string[]; auth_chain_ids: string[] } | undefined> {
+    if (!inDag(this.store.getEvent(eventId))) return undefined;
+    const before = await this.getStateBefore(eventId);
+    if (!before) return undefined;
+    const pduIds = before.map(([, , id]) => id);
+    return { pdu_ids: pduIds, auth_chain_ids: authChainIds(this.dag, pduIds) };
+  }
+
+  async getAuthChainPdus(eventId: string): Promise<JsonObject[] | undefined> {
+    if (!inDag(this.store.getEvent(eventId))) return undefined;
+    return pdusOf(this.dag, authChainIds(this.dag, [eventId]));
+  }
+
+  async getBackfill(eventIds: string[], limit: number, serverName: string): Promise<JsonObject[]> {
+    return this.dag.rules ? backfill(this.dag, serverName, eventIds, limit) : [];
+  }
+
+  async getMissingEvents(query: { earliest_events: string[]; latest_events: string[]; limit: number; min_depth: number }, serverName: string): Promise<JsonObject[]> {
+    return this.dag.rules ? missingEvents(this.dag, serverName, query) : [];
+  }
+
   // ---- the write queue ----------------------------------------------------------------------
 
   private enqueue(job: Job): void {
@@ -387,10 +546,17 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
           this.outbox.schedule();
           continue;
         }
+        if (next.kind === 'join_response') {
+          this.queue.shift();
+          next.done(this.joinFromResponse(next.input));
+          this.outbox.schedule();
+          continue;
+        }
         let n = 0;
-        while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest') n++;
+        while (n < this.queue.length && n < MAX_BATCH && this.queue[n]!.kind !== 'ingest' && this.queue[n]!.kind !== 'join_response') n++;
         await this.runLocalBatch(this.queue.splice(0, n) as LocalJob[]);
         this.outbox.schedule();
+        this.federationOutbox.schedule();
       }
     } finally {
       this.pumping = false;
@@ -400,9 +566,19 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   /** Outbox retries, and typing that expired (or went stale with a restart). */
   override async alarm(): Promise<void> {
     this.ephemeral.expireTyping(Date.now());
-    await this.outbox.drain();
+    await Promise.all([this.outbox.drain(), this.federationOutbox.drain()]);
     const next = this.ephemeral.nextExpiry();
     if (next !== undefined) await this.scheduleAlarm(next);
+  }
+
+  private joinFromResponse(input: JoinFromResponseInput): SendResult {
+    try {
+      return joinFromResponse(this.dag, input, (fn) => this.ctx.storage.transactionSync(fn));
+    } catch (e) {
+      console.error('room: starting from a send_join response failed:', e);
+      this.dag.load();
+      return fail('M_UNKNOWN', `could not process the send_join response: ${(e as Error).message}`);
+    }
   }
 
   private receive(pdu: JsonObject, thirdParty: ThirdPartyVerified): IngestResult {
@@ -452,6 +628,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
           continue;
         }
         if (job.kind === 'check') {
+          job.planned?.(outcome.pdu);
           results.set(job, { ok: true, event_id: outcome.event_id, stream_ordering: 0 });
           continue;
         }
@@ -471,7 +648,11 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
 
       const orderings = this.ctx.storage.transactionSync(() => {
         this.outbox.flushDelivered();
-        return plans.map((p) => writeLocal(this.dag, p));
+        return plans.map((p) => {
+          const ordering = writeLocal(this.dag, p);
+          this.federationOutbox.queueLocalEvent(p.pdu, p.before, p.after);
+          return ordering;
+        });
       });
       plans.forEach((p, i) => results.set(p.request as LocalJob, { ok: true, event_id: p.event_id, stream_ordering: orderings[i]! }));
     } catch (e) {

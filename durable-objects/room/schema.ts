@@ -93,4 +93,32 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX presence_by_serial ON presence(serial);
   `,
+  `
+  -- Outliers (spec glossary): events known only as the state or auth chain of a send_join
+  -- response, not part of the room's DAG here — no state group, no edges, never in a timeline.
+  -- An accepted outlier has status 'outlier'; a rejected one keeps status 'rejected'.
+  ALTER TABLE events ADD COLUMN outlier INTEGER NOT NULL DEFAULT 0;
+
+  -- The state before an event whose prev events this room does not have (the join that
+  -- bootstrapped the room from a send_join response): the state the resident server gave.
+  -- stream_ordering is the event's, so readers of "the state at a position" find it.
+  CREATE TABLE state_before (
+    event_id TEXT PRIMARY KEY,
+    stream_ordering INTEGER NOT NULL,
+    state_group INTEGER NOT NULL
+  );
+  CREATE INDEX state_before_by_ordering ON state_before(stream_ordering);
+  `,
+  `
+  -- The federation outbox (federation-outbox.ts): local events (pdu) and local users' typing and
+  -- receipts (edu, {edu_type, content}) to hand to the RemoteServer objects of destinations (a
+  -- JSON array of server names not handed over yet), written in the same transaction as what
+  -- they carry. id is the order each destination receives them in.
+  CREATE TABLE outbox_federation (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pdu TEXT,
+    edu TEXT,
+    destinations TEXT NOT NULL
+  );
+  `,
 ];

@@ -50,6 +50,8 @@ export interface PresenceRow extends Record<string, SqlStorageValue> {
 export type NewEvent = Omit<StoredEvent, 'stream_ordering' | 'redacted_by'> & {
   prev_events: readonly string[];
   auth_events: readonly string[];
+  /** Known only from a send_join response, outside the DAG (see schema.ts). */
+  outlier?: boolean;
 };
 
 /** One `(type, state_key) -> event_id | null` change of a state group. */
@@ -143,10 +145,10 @@ export class RoomStore {
   insertEvent(e: NewEvent): number {
     const row = this.sql
       .exec<{ stream_ordering: number }>(
-        `INSERT INTO events (event_id, type, state_key, sender, depth, origin_server_ts, json, status, rejection, state_group)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING stream_ordering`,
+        `INSERT INTO events (event_id, type, state_key, sender, depth, origin_server_ts, json, status, rejection, state_group, outlier)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING stream_ordering`,
         e.event_id, e.type, e.state_key, e.sender, e.depth, e.origin_server_ts, JSON.stringify(e.pdu),
-        e.status, e.rejection, e.state_group,
+        e.status, e.rejection, e.state_group, e.outlier ? 1 : 0,
       )
       .one();
     for (const prev of new Set(e.prev_events)) {
@@ -339,6 +341,41 @@ export class RoomStore {
     }
   }
 
+  // ---- federation outbox (federation-outbox.ts) ----------------------------------------------
+
+  /** Due: hand a local event or EDU to the RemoteServer objects of `destinations`. */
+  queueFederation(row: { pdu?: JsonObject; edu?: { edu_type: string; content: JsonObject }; destinations: readonly string[] }): void {
+    this.sql.exec(
+      'INSERT INTO outbox_federation (pdu, edu, destinations) VALUES (?, ?, ?)',
+      row.pdu ? JSON.stringify(row.pdu) : null, row.edu ? JSON.stringify(row.edu) : null, JSON.stringify(row.destinations),
+    );
+  }
+
+  hasFederationOutbox(): boolean {
+    return this.sql.exec('SELECT 1 FROM outbox_federation LIMIT 1').toArray().length > 0;
+  }
+
+  /** The oldest rows of the federation outbox, in order. */
+  dueFederation(limit: number): { id: number; pdu?: JsonObject; edu?: { edu_type: string; content: JsonObject }; destinations: string[] }[] {
+    return this.sql
+      .exec<{ id: number; pdu: string | null; edu: string | null; destinations: string }>('SELECT id, pdu, edu, destinations FROM outbox_federation ORDER BY id LIMIT ?', limit)
+      .toArray()
+      .map((r) => ({
+        id: r.id,
+        ...(r.pdu !== null ? { pdu: JSON.parse(r.pdu) as JsonObject } : {}),
+        ...(r.edu !== null ? { edu: JSON.parse(r.edu) as { edu_type: string; content: JsonObject } } : {}),
+        destinations: JSON.parse(r.destinations) as string[],
+      }));
+  }
+
+  /** After a hand-over: each row keeps the destinations still `remaining`, or goes when none are. */
+  federationHandedOver(rows: readonly { id: number; remaining: readonly string[] }[]): void {
+    for (const r of rows) {
+      if (r.remaining.length === 0) this.sql.exec('DELETE FROM outbox_federation WHERE id = ?', r.id);
+      else this.sql.exec('UPDATE outbox_federation SET destinations = ? WHERE id = ?', JSON.stringify(r.remaining), r.id);
+    }
+  }
+
   // ---- receipts -----------------------------------------------------------------------------
 
   getReceipt(userId: string, receiptType: string, threadId: string): ReceiptRow | undefined {
@@ -408,17 +445,37 @@ export class RoomStore {
       .map(toStoredEvent);
   }
 
-  /** The state group after the last accepted event at or before stream position `position`. */
+  /**
+   * The state group at stream position `position`: after the last accepted event at or before
+   * it — unless an event right after that one had its state before given rather than derived
+   * (`state_before`, a join from send_join), which then is the state up to that event.
+   */
   stateGroupAtPosition(position: number): number | null {
-    return (
-      this.sql
-        .exec<{ state_group: number | null }>(
-          `SELECT state_group FROM events WHERE stream_ordering <= ? AND status = 'accepted'
-           ORDER BY stream_ordering DESC LIMIT 1`,
-          position,
-        )
-        .toArray()[0]?.state_group ?? null
-    );
+    const last = this.sql
+      .exec<{ stream_ordering: number; state_group: number | null }>(
+        `SELECT stream_ordering, state_group FROM events WHERE stream_ordering <= ? AND status = 'accepted'
+         ORDER BY stream_ordering DESC LIMIT 1`,
+        position,
+      )
+      .toArray()[0];
+    const given = this.sql
+      .exec<{ stream_ordering: number; state_group: number }>(
+        'SELECT stream_ordering, state_group FROM state_before WHERE stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1',
+        position + 1,
+      )
+      .toArray()[0];
+    if (given && (!last || given.stream_ordering > last.stream_ordering)) return given.state_group;
+    return last?.state_group ?? null;
+  }
+
+  /** Record the state before `eventId` as given (its prev events are not in the DAG here). */
+  insertStateBefore(eventId: string, streamOrdering: number, stateGroup: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO state_before (event_id, stream_ordering, state_group) VALUES (?, ?, ?)', eventId, streamOrdering, stateGroup);
+  }
+
+  /** The state group recorded as the state before `eventId`, if one was given. */
+  stateBeforeGroup(eventId: string): number | undefined {
+    return this.sql.exec<{ state_group: number }>('SELECT state_group FROM state_before WHERE event_id = ?', eventId).toArray()[0]?.state_group;
   }
 
   // ---- relations, threads, timestamps (reads over the stored JSON) --------------------------

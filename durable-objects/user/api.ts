@@ -270,3 +270,15 @@ export interface UserApi {
    */
   performPushRuleUpdate(update: PushRuleUpdate): Promise<UserResult>;
 }
+
+// ---- OpenID tokens (client/openid.ts, federation/users.ts) ----------------------------------
+
+export interface UserApi {
+  /**
+   * Spec "OpenID": store the hash of a new OpenID token valid until `expires_ts`. Fails
+   * `M_FORBIDDEN` without an active account.
+   */
+  performCreateOpenIdToken(tokenHash: string, expiresTs: number, now: number): Promise<UserResult>;
+  /** The user's ID when `tokenHash` is an OpenID token of theirs not expired at `now` (and the account is active). */
+  getOpenIdTokenUser(tokenHash: string, now: number): Promise<string | undefined>;
+}

@@ -99,4 +99,10 @@ export const MIGRATIONS: readonly string[] = [
     told_version INTEGER NOT NULL DEFAULT 0
   );
   `,
+  `
+  -- OpenID tokens (spec "OpenID", POST /user/{userId}/openid/request_token): only the SHA-256
+  -- of each token, with when it expires; other servers check them through
+  -- GET /_matrix/federation/v1/openid/userinfo. Expired rows are deleted as new ones are issued.
+  CREATE TABLE openid_tokens (token_hash TEXT PRIMARY KEY, expires_ts INTEGER NOT NULL);
+  `,
 ];

@@ -35,7 +35,18 @@ function toDevice(row: DeviceRow): Device {
   return device;
 }
 
+type TokenDeviceRow = { device_id: string; last_seen_ts: number | null; last_seen_ip: string | null };
+type RoomMembershipRow = { membership: string; stream_ordering: number; ephemeral: number; forgotten_at: number | null };
+
+/** Token hashes kept in memory at most (a user with more devices than this just reads more). */
+const MAX_CACHED_TOKENS = 256;
+
 export class UserStore {
+  /** Token hash → its device row as last read (null: no such token); see `tokenDevice`. */
+  private readonly tokens = new Map<string, TokenDeviceRow | null>();
+  /** Room ID → its `room_memberships` row as last read or written (null: none). */
+  private readonly memberships = new Map<string, RoomMembershipRow | null>();
+
   /** The account row as last read (null: none); undefined until read and after a write. */
   private account: AccountRow | null | undefined;
 
@@ -111,37 +122,57 @@ export class UserStore {
 
   touchDevice(deviceId: string, now: number, ip: string | null): void {
     this.sql.exec('UPDATE devices SET last_seen_ts = ?, last_seen_ip = COALESCE(?, last_seen_ip) WHERE device_id = ?', now, ip, deviceId);
+    for (const entry of this.tokens.values()) {
+      if (entry?.device_id === deviceId) {
+        entry.last_seen_ts = now;
+        if (ip !== null) entry.last_seen_ip = ip;
+      }
+    }
   }
 
   /** Delete a device and every token of it. */
   deleteDevice(deviceId: string): void {
+    this.tokens.clear();
     this.sql.exec('DELETE FROM access_tokens WHERE device_id = ?', deviceId);
     this.sql.exec('DELETE FROM devices WHERE device_id = ?', deviceId);
   }
 
   /** Delete every device and token, except those of `keepDeviceId` when given. */
   deleteDevicesExcept(keepDeviceId: string | null): void {
+    this.tokens.clear();
     this.sql.exec('DELETE FROM access_tokens WHERE device_id IS NOT ?', keepDeviceId);
     this.sql.exec('DELETE FROM devices WHERE device_id IS NOT ?', keepDeviceId);
   }
 
   insertToken(tokenHash: string, deviceId: string, now: number): void {
+    this.tokens.clear();
     this.sql.exec('INSERT INTO access_tokens (token_hash, device_id, created_ts) VALUES (?, ?, ?)', tokenHash, deviceId, now);
   }
 
   deleteTokensOfDevice(deviceId: string): void {
+    this.tokens.clear();
     this.sql.exec('DELETE FROM access_tokens WHERE device_id = ?', deviceId);
   }
 
-  /** The device a token hash belongs to, with when that device was last seen. */
-  tokenDevice(tokenHash: string): { device_id: string; last_seen_ts: number | null; last_seen_ip: string | null } | undefined {
-    return this.sql
-      .exec<{ device_id: string; last_seen_ts: number | null; last_seen_ip: string | null }>(
-        `SELECT t.device_id, d.last_seen_ts, d.last_seen_ip FROM access_tokens t JOIN devices d ON d.device_id = t.device_id
-         WHERE t.token_hash = ?`,
-        tokenHash,
-      )
-      .toArray()[0];
+  /**
+   * The device a token hash belongs to, with when that device was last seen. Kept in memory:
+   * every request asks, and every write to tokens or devices above drops or updates the copies
+   * (a deleted token is never answered from memory).
+   */
+  tokenDevice(tokenHash: string): TokenDeviceRow | undefined {
+    let row = this.tokens.get(tokenHash);
+    if (row === undefined) {
+      row = this.sql
+        .exec<TokenDeviceRow>(
+          `SELECT t.device_id, d.last_seen_ts, d.last_seen_ip FROM access_tokens t JOIN devices d ON d.device_id = t.device_id
+           WHERE t.token_hash = ?`,
+          tokenHash,
+        )
+        .toArray()[0] ?? null;
+      if (this.tokens.size >= MAX_CACHED_TOKENS) this.tokens.clear();
+      this.tokens.set(tokenHash, row);
+    }
+    return row ? { ...row } : undefined;
   }
 
   // ---- user-interactive auth sessions -------------------------------------------------------
@@ -178,14 +209,27 @@ export class UserStore {
 
   // ---- room activity ------------------------------------------------------------------------
 
-  /** The room's latest reported position and membership, if it ever reported (or was forgotten). */
-  getRoomMembership(roomId: string): { membership: string; stream_ordering: number; ephemeral: number; forgotten_at: number | null } | undefined {
-    return this.sql
-      .exec<{ membership: string; stream_ordering: number; ephemeral: number; forgotten_at: number | null }>(
-        'SELECT membership, stream_ordering, ephemeral, forgotten_at FROM room_memberships WHERE room_id = ?',
-        roomId,
-      )
-      .toArray()[0];
+  /**
+   * The room's latest reported position and membership, if it ever reported (or was forgotten).
+   * Kept in memory (every room notification asks): `setRoomMembership` writes through, the
+   * forget methods drop the copy, and `forgetCache` drops all after a rolled-back transaction.
+   */
+  getRoomMembership(roomId: string): RoomMembershipRow | undefined {
+    let row = this.memberships.get(roomId);
+    if (row === undefined) {
+      row = this.sql
+        .exec<RoomMembershipRow>('SELECT membership, stream_ordering, ephemeral, forgotten_at FROM room_memberships WHERE room_id = ?', roomId)
+        .toArray()[0] ?? null;
+      this.memberships.set(roomId, row);
+    }
+    return row ? { ...row } : undefined;
+  }
+
+  /** Drop what is kept in memory of rows (after a transaction that rolled back). */
+  forgetCache(): void {
+    this.account = undefined;
+    this.tokens.clear();
+    this.memberships.clear();
   }
 
   /**
@@ -193,6 +237,7 @@ export class UserStore {
    * that never reported gets a row, so that its late notifications stay hidden too.
    */
   forgetRoom(roomId: string, membership: string, at: number): void {
+    this.memberships.delete(roomId);
     this.sql.exec(
       `INSERT INTO room_memberships (room_id, membership, stream_ordering, forgotten_at) VALUES (?, ?, 0, ?)
        ON CONFLICT (room_id) DO UPDATE SET forgotten_at = excluded.forgotten_at`,
@@ -201,6 +246,7 @@ export class UserStore {
   }
 
   unforgetRoom(roomId: string): void {
+    this.memberships.delete(roomId);
     this.sql.exec('UPDATE room_memberships SET forgotten_at = NULL WHERE room_id = ?', roomId);
   }
 
@@ -211,6 +257,10 @@ export class UserStore {
          ephemeral = excluded.ephemeral`,
       roomId, membership, streamOrdering, ephemeral,
     );
+    // The upsert keeps `forgotten_at`: write through only when the copy knows it.
+    const known = this.memberships.get(roomId);
+    if (known === undefined) this.memberships.delete(roomId);
+    else this.memberships.set(roomId, { membership, stream_ordering: streamOrdering, ephemeral, forgotten_at: known ? known.forgotten_at : null });
   }
 
   /** Append a notification to the user's room stream; returns its position. */
@@ -296,6 +346,19 @@ export class UserStore {
   setProfileField(key: string, value: JsonValue | undefined): void {
     if (value === undefined) this.sql.exec('DELETE FROM profile WHERE key = ?', key);
     else this.sql.exec('INSERT INTO profile (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, JSON.stringify(value));
+  }
+
+  // ---- OpenID tokens ------------------------------------------------------------------------
+
+  /** Store a new OpenID token's hash, and forget the tokens expired by `now`. */
+  insertOpenIdToken(tokenHash: string, expiresTs: number, now: number): void {
+    this.sql.exec('DELETE FROM openid_tokens WHERE expires_ts <= ?', now);
+    this.sql.exec('INSERT INTO openid_tokens (token_hash, expires_ts) VALUES (?, ?)', tokenHash, expiresTs);
+  }
+
+  /** When the OpenID token with this hash expires; undefined for an unknown token. */
+  openIdTokenExpiry(tokenHash: string): number | undefined {
+    return this.sql.exec<{ expires_ts: number }>('SELECT expires_ts FROM openid_tokens WHERE token_hash = ?', tokenHash).toArray()[0]?.expires_ts;
   }
 
   // ---- account data -------------------------------------------------------------------------

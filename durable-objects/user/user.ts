@@ -60,17 +60,30 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
       rooms: env.ROOM,
       storage: ctx.storage,
       userId: () => this.store.getAccount()!.user_id,
-      transaction: (fn) => ctx.storage.transactionSync(fn),
+      transaction: (fn) => this.transaction(fn),
       wake: () => this.wakeWaiters(),
     });
     this.ready = this.store.hasSchema();
     if (this.ready) ctx.blockConcurrencyWhile(async () => ctx.storage.transactionSync(() => this.store.migrate()));
   }
 
+  /**
+   * One atomic write. The store keeps copies of some rows in memory (store.ts); should the
+   * transaction roll back, they are dropped, so memory never runs ahead of the database.
+   */
+  private transaction<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (e) {
+      this.store.forgetCache();
+      throw e;
+    }
+  }
+
   /** Create the schema on the first write. */
   private writable(): UserStore {
     if (!this.ready) {
-      this.ctx.storage.transactionSync(() => this.store.migrate());
+      this.transaction(() => this.store.migrate());
       this.ready = true;
     }
     return this.store;
@@ -102,7 +115,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
     const store = this.writable();
     if (store.getAccount()) return fail('M_USER_IN_USE', 'User ID already taken.');
     let deviceId: string | undefined;
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       store.insertAccount(input.user_id, input.password_hash, input.now);
       if (input.login) deviceId = this.addLogin(input.login, input.now);
     });
@@ -124,19 +137,19 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
     if (now?.password_hash !== account.password_hash) return denied;
     this.rateLimits.refund('login_failed', input.now);
     let deviceId = '';
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       deviceId = this.addLogin(input, input.now);
     });
     return { ok: true, user_id: account.user_id, device_id: deviceId };
   }
 
   async performLogout(deviceId: string): Promise<UserResult> {
-    if (this.ready) this.ctx.storage.transactionSync(() => this.store.deleteDevice(deviceId));
+    if (this.ready) this.transaction(() => this.store.deleteDevice(deviceId));
     return OK;
   }
 
   async performLogoutAll(): Promise<UserResult> {
-    if (this.ready) this.ctx.storage.transactionSync(() => this.store.deleteDevicesExcept(null));
+    if (this.ready) this.transaction(() => this.store.deleteDevicesExcept(null));
     return OK;
   }
 
@@ -163,7 +176,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async performChangePassword(input: ChangePasswordInput): Promise<UserResult> {
     if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       this.store.setPasswordHash(input.password_hash);
       if (input.logout_devices) this.store.deleteDevicesExcept(input.keep_device_id);
     });
@@ -172,7 +185,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async performDeactivate(now: number): Promise<UserResult> {
     if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       this.store.deleteDevicesExcept(null);
       this.store.setDeactivated(now);
     });
@@ -200,7 +213,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async performDeleteDevices(deviceIds: string[]): Promise<UserResult> {
     if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       for (const id of deviceIds) this.store.deleteDevice(id);
     });
     return OK;
@@ -210,7 +223,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async performUiaBegin(sessionId: string, operation: string, now: number): Promise<void> {
     const store = this.writable();
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       store.deleteUiaSessionsBefore(now - UIA_SESSION_TTL_MS);
       store.insertUiaSession(sessionId, operation, now);
     });
@@ -266,7 +279,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
     // Ephemeral news (typing, receipts) matters only to a joined member.
     const newEphemeral = membership === 'join' && ephemeral > (known?.ephemeral ?? 0);
     if (!membership || (!newEvents && !newEphemeral)) return;
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       // A forgotten room is news again once its membership changes: a user not in the room is
       // told only of their own member events, so anything beyond the forgotten one is one.
       if (known?.forgotten_at != null && n.stream_ordering > known.forgotten_at) store.unforgetRoom(n.room_id);
@@ -284,7 +297,7 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
     // rejoined meanwhile): that membership is not forgotten.
     const known = this.store.getRoomMembership(input.room_id);
     if (known && known.stream_ordering > input.stream_ordering) return OK;
-    this.ctx.storage.transactionSync(() => this.store.forgetRoom(input.room_id, input.membership, input.stream_ordering));
+    this.transaction(() => this.store.forgetRoom(input.room_id, input.membership, input.stream_ordering));
     return OK;
   }
 
@@ -436,5 +449,20 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async getPresenceChange(since: number, upTo: number): Promise<PresenceStatus | undefined> {
     return this.activeAccount() ? this.presence.changeBetween(since, upTo) : undefined;
+  }
+
+  // ---- RPC: OpenID tokens -------------------------------------------------------------------
+
+  async performCreateOpenIdToken(tokenHash: string, expiresTs: number, now: number): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_FORBIDDEN', 'No such account');
+    this.transaction(() => this.store.insertOpenIdToken(tokenHash, expiresTs, now));
+    return OK;
+  }
+
+  async getOpenIdTokenUser(tokenHash: string, now: number): Promise<string | undefined> {
+    const account = this.activeAccount();
+    if (!account) return undefined;
+    const expires = this.store.openIdTokenExpiry(tokenHash);
+    return expires !== undefined && expires > now ? account.user_id : undefined;
   }
 }

@@ -66,8 +66,8 @@ describe('room aliases', () => {
     await fails('PUT', aliasPath(newAlias()), a.access_token, 403, 'M_FORBIDDEN', { room_id: other });
     await fails('PUT', aliasPath(newAlias()), a.access_token, 404, 'M_NOT_FOUND', { room_id: `!unknown${uniqueName()}:${SERVER}` });
     await fails('GET', aliasPath('#bad'), a.access_token, 400, 'M_INVALID_PARAM');
-    // Aliases of other servers need federation.
-    await fails('GET', aliasPath('#room:elsewhere.example'), a.access_token, 404, 'M_NOT_FOUND');
+    // Aliases of other servers are asked of them: one that cannot be reached is 502 (as Synapse).
+    await fails('GET', aliasPath('#room:elsewhere.example'), a.access_token, 502, 'M_UNKNOWN');
   });
 
   it('may be deleted by its creator or by whoever may send m.room.canonical_alias, not by other members', async () => {
@@ -105,7 +105,7 @@ describe('room aliases', () => {
     expect(await ok('GET', `/v3/rooms/${enc(roomId)}/aliases`, stranger.access_token)).toEqual({ aliases: [x, y].sort() });
   });
 
-  it('joins a room by a local alias; unknown and remote aliases are 404', async () => {
+  it('joins a room by a local alias; unknown aliases are 404, unreachable servers 502', async () => {
     const a = await registerUser();
     const b = await registerUser();
     const roomId = await createRoom(a, { preset: 'public_chat' });
@@ -114,7 +114,7 @@ describe('room aliases', () => {
     expect(await join(b, alias)).toBe(roomId);
     expect(await stateContent(b, roomId, 'm.room.member', b.user_id)).toMatchObject({ membership: 'join' });
     await fails('POST', `/v3/join/${enc(newAlias())}`, b.access_token, 404, 'M_NOT_FOUND', {});
-    await fails('POST', `/v3/join/${enc('#room:elsewhere.example')}`, b.access_token, 404, 'M_NOT_FOUND', {});
+    await fails('POST', `/v3/join/${enc('#room:elsewhere.example')}`, b.access_token, 502, 'M_UNKNOWN', {});
     await fails('POST', `/v3/join/${enc('nonsense')}`, b.access_token, 400, 'M_INVALID_PARAM', {});
   });
 });
@@ -313,7 +313,7 @@ describe('publicRooms', () => {
     expect(untyped.chunk).toHaveLength(2);
   });
 
-  it('drops unpublished rooms and rooms one can neither join nor read; other servers are 404', async () => {
+  it('drops unpublished rooms and rooms one can neither join nor read; unreachable servers are 502', async () => {
     const tag = `Un${uniqueName()}`;
     const { a, small, middle } = await publishedRooms(tag);
     await ok('PUT', listPath(small), a.access_token, { visibility: 'private' });
@@ -325,7 +325,7 @@ describe('publicRooms', () => {
     expect(again.chunk.map((r) => r.name)).toEqual([`${tag} large`, `${tag} middle`]);
     expect(again.chunk[1]).toMatchObject({ world_readable: true, join_rule: 'invite' });
 
-    await fails('POST', '/v3/publicRooms?server=elsewhere.example', a.access_token, 404, 'M_NOT_FOUND', {});
+    await fails('POST', '/v3/publicRooms?server=elsewhere.example', a.access_token, 502, 'M_UNKNOWN', {});
     expect((await call('GET', `/v3/publicRooms?server=${SERVER}`)).status).toBe(200);
     await fails('POST', '/v3/publicRooms', a.access_token, 400, 'M_INVALID_PARAM', { include_all_networks: true, third_party_instance_id: 'x|y' });
     // No application service lists rooms yet.

@@ -46,10 +46,10 @@ describe('profiles', () => {
     await fails('PUT', profilePath(alice.user_id, 'Bad-Key'), alice.access_token, 400, 'M_INVALID_PARAM', { 'Bad-Key': 1 });
     await fails('PUT', profilePath(alice.user_id, 'org.example.big'), alice.access_token, 400, 'M_PROFILE_TOO_LARGE', { 'org.example.big': 'x'.repeat(70_000) });
 
-    // Unknown and remote users are 404.
+    // Unknown users are 404; a remote server that cannot be reached is 502 (as Synapse).
     await fails('GET', profilePath(`@nobody${Date.now()}:${SERVER}`), alice.access_token, 404, 'M_NOT_FOUND');
     await fails('GET', profilePath(`@nobody${Date.now()}:${SERVER}`, 'displayname'), alice.access_token, 404, 'M_NOT_FOUND');
-    await fails('GET', profilePath('@someone:elsewhere.example'), alice.access_token, 404, 'M_NOT_FOUND');
+    await fails('GET', profilePath('@someone:elsewhere.example'), alice.access_token, 502, 'M_UNKNOWN');
   });
 
   it('joins and invites carry the profile; a change is a member event other members see in /sync', async () => {

@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { specClient, useInstance, type SpecBody } from './spec-client';
 
-const { request, register } = specClient(useInstance());
+const instance = useInstance();
+const { request, register } = specClient(instance);
+/** Names on this instance's server (`npm start`: `localhost:$PORT`; a bare `localhost` is another server). */
+const local = (sigil: string, name: string) => `${sigil}${name}:localhost:${instance().port}`;
 
 const C = '/_matrix/client/v3';
 const T = `${C}/rooms/{roomId}`;
@@ -36,7 +39,7 @@ describe('knock, forget and upgrade over HTTP, schema-checked', () => {
     // The join rule is invite: no knocking yet.
     await request('POST', K, { path: `${C}/knock/${enc(roomId)}`, token: B, body: {}, expect: 403 });
     await request('PUT', `${T}/state/{eventType}/{stateKey}`, { path: `${R}/state/m.room.join_rules/`, token: A, body: { join_rule: 'knock' }, expect: 200 });
-    await request('POST', K, { path: `${C}/knock/${enc('#nope:localhost')}`, token: B, body: {}, expect: 404 });
+    await request('POST', K, { path: `${C}/knock/${enc(local('#', 'nope'))}`, token: B, body: {}, expect: 404 });
 
     const before = (await sync(B)).next_batch;
     expect(await request('POST', K, { path: `${C}/knock/${enc(roomId)}`, token: B, body: { reason: 'hello' }, expect: 200 })).toEqual({ room_id: roomId });

@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { specClient, useInstance } from './spec-client';
 
-const { request, register } = specClient(useInstance());
+const instance = useInstance();
+const { request, register } = specClient(instance);
+/** Names on this instance's server (`npm start`: `localhost:$PORT`; a bare `localhost` is another server). */
+const local = (sigil: string, name: string) => `${sigil}${name}:localhost:${instance().port}`;
 
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
@@ -27,7 +30,7 @@ describe('rooms over HTTP, schema-checked', () => {
     await request('POST', `${T}/join`, { path: `${R}/join`, token: B, body: {}, expect: 403 });
     await request('POST', `${T}/invite`, { path: `${R}/invite`, token: A, body: { user_id: b.user_id }, expect: 200 });
     expect(await request('POST', `${C}/join/{roomIdOrAlias}`, { path: `${C}/join/${enc(roomId)}`, token: B, body: {}, expect: 200 })).toEqual({ room_id: roomId });
-    await request('POST', `${C}/join/{roomIdOrAlias}`, { path: `${C}/join/${enc('#nope:localhost')}`, token: B, body: {}, expect: 404 });
+    await request('POST', `${C}/join/{roomIdOrAlias}`, { path: `${C}/join/${enc(local('#', 'nope'))}`, token: B, body: {}, expect: 404 });
 
     const S = `${T}/send/{eventType}/{txnId}`;
     const sent = await request('PUT', S, { path: `${R}/send/m.room.message/e2e1`, token: B, body: { msgtype: 'm.text', body: 'hi' }, expect: 200 });

@@ -7,7 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { specClient, useInstance } from './spec-client';
 
-const { request, register } = specClient(useInstance());
+const instance = useInstance();
+const { request, register } = specClient(instance);
+/** Names on this instance's server (`npm start`: `localhost:$PORT`; a bare `localhost` is another server). */
+const local = (sigil: string, name: string) => `${sigil}${name}:localhost:${instance().port}`;
 
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
@@ -43,7 +46,7 @@ describe('user data over HTTP, schema-checked', () => {
     expect(await request('GET', P, { path: `${C}/profile/${enc(a.user_id)}`, expect: 200 })).toEqual({ displayname: 'Alice E2E', avatar_url: 'mxc://localhost/e2e' });
     expect(await request('GET', PK, { path: `${C}/profile/${enc(a.user_id)}/displayname`, expect: 200 })).toEqual({ displayname: 'Alice E2E' });
     await request('GET', PK, { path: `${C}/profile/${enc(b.user_id)}/displayname`, expect: 404 });
-    await request('GET', P, { path: `${C}/profile/${enc(`@nobody${tag}:localhost`)}`, expect: 404 });
+    await request('GET', P, { path: `${C}/profile/${enc(local("@", `nobody${tag}`))}`, expect: 404 });
 
     // A room with both; Bob's join carries no profile, Alice's rename reaches the room.
     const { room_id: roomId } = await request('POST', `${C}/createRoom`, { token: A, body: { preset: 'public_chat' }, expect: 200 });

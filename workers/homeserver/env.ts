@@ -8,9 +8,14 @@ export interface HomeserverBindings extends HomeserverVars {
   USER: DurableObjectNamespace;
   /** The one Directory object (room aliases, published rooms, user directory); reach it through `directoryApi()`. */
   DIRECTORY: DurableObjectNamespace;
+  /** One ServerKeys object per remote server name (its fetched signing keys); see workers/shared/server-keys.ts. */
+  SERVER_KEYS: DurableObjectNamespace;
+  /** One RemoteServer object per destination server name (its outbound transaction queue); reach it through `remoteServerApi()`. */
+  REMOTE_SERVER: DurableObjectNamespace;
 }
 
 export interface HomeserverEnv {
   Bindings: HomeserverBindings;
-  Variables: { config: HomeserverConfig };
+  /** `origin`: the server a federation request came from, set by `requireServerAuth()`. */
+  Variables: { config: HomeserverConfig; origin?: string };
 }

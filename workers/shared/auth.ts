@@ -25,7 +25,7 @@ export interface AuthBindings extends HomeserverVars {
   USER: DurableObjectNamespace;
 }
 
-export type AuthKind = 'accessToken' | 'accessTokenOptional' | 'none';
+export type AuthKind = 'accessToken' | 'accessTokenOptional' | 'none' | 'serverSignature';
 
 type Gate<V extends object> = MiddlewareHandler<{ Bindings: AuthBindings; Variables: V }>;
 
@@ -58,6 +58,12 @@ async function resolve(namespace: DurableObjectNamespace, token: string, ip: str
 
 function gate<V extends object>(kind: AuthKind, handler: Gate<V>): Gate<V> {
   GATES.set(handler, kind);
+  return handler;
+}
+
+/** Mark the Server-Server API's gate (workers/homeserver/federation/auth.ts), so route walks see it. */
+export function serverGate<H extends object>(handler: H): H {
+  GATES.set(handler, 'serverSignature');
   return handler;
 }
 

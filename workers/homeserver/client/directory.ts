@@ -12,8 +12,8 @@
  * The access rules are Synapse's, which the spec leaves to servers: an alias is created by a
  * joined member; it is deleted by its creator or by a user who may send
  * `m.room.canonical_alias` in the room, who alone may also change the room's visibility.
- * Aliases of other servers need a federation query (`GET /_matrix/federation/v1/query/directory`),
- * which is not here yet: they resolve to 404.
+ * Aliases of other servers are resolved with a federation query
+ * (`GET /_matrix/federation/v1/query/directory`, remote-queries.ts).
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
@@ -26,6 +26,7 @@ import { optionalString, readJsonBody, requiredString } from '../../shared/body'
 import type { HomeserverConfig } from '../../shared/config';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverBindings, HomeserverEnv } from '../env';
+import { remoteAlias } from './remote-queries';
 import { requireReader, roomOf } from './room-access';
 
 /** Spec appendix "Room aliases": "Room aliases MUST NOT exceed 255 bytes (including the # sigil and the domain)." */
@@ -62,7 +63,8 @@ export interface ResolvedRoom {
 /**
  * A room ID or room alias (`POST /join/{roomIdOrAlias}`, `GET /directory/room/{roomAlias}`)
  * resolved to a room ID: `404 M_NOT_FOUND` for an unknown local alias and, until federation
- * queries exist, for any alias of another server; `400 M_INVALID_PARAM` for neither form.
+ * for an alias another server does not know (asked over federation: remote-queries.ts), `502`
+ * when it cannot be asked; `400 M_INVALID_PARAM` for neither form.
  */
 export async function resolveRoomIdOrAlias(env: Pick<HomeserverBindings, 'DIRECTORY'>, config: HomeserverConfig, target: string): Promise<ResolvedRoom> {
   if (target.startsWith('!')) {
@@ -71,9 +73,8 @@ export async function resolveRoomIdOrAlias(env: Pick<HomeserverBindings, 'DIRECT
   }
   if (!target.startsWith('#')) throw new MatrixError(400, 'M_INVALID_PARAM', `Not a room ID or room alias: ${target}`);
   const alias = parseAlias(target);
-  if (!isLocal(alias, config.serverName)) {
-    throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${alias} is on another server; looking it up over federation is not available yet.`);
-  }
+  // Spec "Room aliases": an alias of another server is resolved by that server (query/directory).
+  if (!isLocal(alias, config.serverName)) return remoteAlias(config, alias);
   const entry = await directoryApi(env.DIRECTORY).getAlias(alias);
   if (!entry) throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${alias} not found.`);
   // Synapse also lists the servers of the room's members; only this server's users are in

@@ -5,9 +5,9 @@
  * (`displayname`, `avatar_url`, `m.tz` and custom keys).
  * https://spec.matrix.org/v1.16/client-server-api/#profiles
  *
- * Profiles of local users live in their objects. Profiles of remote users need a federation
- * query, which is not here yet: they are `404 M_NOT_FOUND`. Reads need no access token (the
- * spec leaves that to the server).
+ * Profiles of local users live in their objects. Profiles of remote users are asked of their
+ * server (`GET /_matrix/federation/v1/query/profile`, remote-queries.ts). Reads need no access
+ * token (the spec leaves that to the server).
  *
  * Spec ("Events on change of profile information"): "Because the profile display name and
  * avatar information are likely to be used in many places of a client's display, changes to
@@ -28,6 +28,8 @@ import { noAuth, requireAccessToken } from '../../shared/auth';
 import { readJsonBody } from '../../shared/body';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
+import type { HomeserverConfig } from '../../shared/config';
+import { remoteProfile } from './remote-queries';
 import { mapLimited } from './sync';
 import { indexUser } from './user-directory';
 
@@ -126,12 +128,18 @@ async function setField(env: HomeserverEnv['Bindings'], userId: string, key: str
   await propagate(env, userId, result.profile);
 }
 
+/** A local user's profile, or another server's user's through a federation query (remote-queries.ts). */
+async function readProfile(env: HomeserverEnv['Bindings'], config: HomeserverConfig, userId: string, key?: string): Promise<JsonObject> {
+  if (isValidUserId(userId) && !isLocal(userId, config.serverName)) return remoteProfile(config, userId, key);
+  return profileOf(env.USER, userId, config.serverName);
+}
+
 export const profile = new Hono<HomeserverEnv>()
-  .get('/v3/profile/:userId', noAuth(), async (c) => c.json(await profileOf(c.env.USER, c.req.param('userId'), c.var.config.serverName)))
+  .get('/v3/profile/:userId', noAuth(), async (c) => c.json(await readProfile(c.env, c.var.config, c.req.param('userId'))))
 
   .get('/v3/profile/:userId/:keyName', noAuth(), async (c) => {
     const key = c.req.param('keyName');
-    const value = (await profileOf(c.env.USER, c.req.param('userId'), c.var.config.serverName))[key];
+    const value = (await readProfile(c.env, c.var.config, c.req.param('userId'), key))[key];
     if (value === undefined) throw notFound();
     return c.json({ [key]: value });
   })

@@ -14,7 +14,8 @@
  * `MAX_PUBLISHED_ROOMS`, `ROOM_CONCURRENCY` at a time; each Room caches its summary until the
  * room changes), then sorts and filters them. Past some hundreds of published rooms this wants
  * a summary table in the Directory object, kept current by the rooms. Directories of other
- * servers need federation (`GET /_matrix/federation/v1/publicRooms`), not here yet.
+ * servers (`server`) are asked of them (`/_matrix/federation/v1/publicRooms`, remote-queries.ts);
+ * federation/directory.ts serves this one to them.
  */
 import { Hono } from 'hono';
 import type { JsonObject } from '../../../core/canonical-json';
@@ -28,6 +29,7 @@ import type { HomeserverConfig } from '../../shared/config';
 import { MatrixError } from '../../shared/errors';
 import type { HomeserverBindings, HomeserverEnv } from '../env';
 import { invalidParam, parseLimit } from './query-params';
+import { remotePublicRooms } from './remote-queries';
 import { mapLimited } from './sync';
 
 /** Published rooms read per request at most (see the module note). */
@@ -37,7 +39,7 @@ const ROOM_CONCURRENCY = 6;
 /** Synapse: rooms one can join (or knock on) or read without joining are listed. */
 const LISTED_JOIN_RULES = new Set(['public', 'knock', 'knock_restricted']);
 
-interface PublicRoomsQuery {
+export interface PublicRoomsQuery {
   /** 0: no limit. */
   limit: number;
   since?: string;
@@ -93,7 +95,8 @@ function chunkOf(s: RoomSummary): JsonObject {
   return { ...chunk };
 }
 
-async function publicRooms(env: HomeserverBindings, q: PublicRoomsQuery): Promise<JsonObject> {
+/** One page of this server's published rooms (also served over federation: federation/directory.ts). */
+export async function publicRooms(env: HomeserverBindings, q: PublicRoomsQuery): Promise<JsonObject> {
   const roomIds = await directoryApi(env.DIRECTORY).getPublishedRooms(q.list, MAX_PUBLISHED_ROOMS);
   const summaries = await mapLimited(roomIds, ROOM_CONCURRENCY, (id) => roomApi(env.ROOM, id).getRoomSummary());
   const rooms = summaries.filter((s): s is RoomSummary => s !== undefined && listed(s) && matches(s, q.filter)).sort(compare);
@@ -122,11 +125,9 @@ function firstIndex<T>(items: readonly T[], test: (item: T) => boolean): number 
   return i < 0 ? items.length : i;
 }
 
-/** Spec `server`: "Defaults to the local server"; others need federation. */
-function requireLocalServer(server: string | undefined, config: HomeserverConfig): void {
-  if (server !== undefined && server !== config.serverName) {
-    throw new MatrixError(404, 'M_NOT_FOUND', `The room directory of ${server} cannot be fetched: federation is not available yet.`);
-  }
+/** Spec `server`: "Defaults to the local server"; another server's directory is asked of it (remote-queries.ts). */
+function remoteServer(server: string | undefined, config: HomeserverConfig): string | undefined {
+  return server !== undefined && server !== '' && server !== config.serverName ? server : undefined;
 }
 
 /**
@@ -158,25 +159,43 @@ function filterOf(body: JsonObject): PublicRoomsQuery['filter'] {
   };
 }
 
+/**
+ * The query of a `GET /publicRooms` from its query parameters: `limit` and `since`, and the
+ * list (`include_all_networks`, `third_party_instance_id`: federation's GET has them).
+ */
+export function publicRoomsQueryOfParams(param: (name: string) => string | undefined): PublicRoomsQuery {
+  const since = param('since');
+  const all = param('include_all_networks');
+  const instance = param('third_party_instance_id');
+  const list = listOf({ ...(all !== undefined ? { include_all_networks: all === 'true' } : {}), ...(instance !== undefined ? { third_party_instance_id: instance } : {}) });
+  return { limit: parseLimit(param('limit'), 0, MAX_PUBLISHED_ROOMS), list, ...(since !== undefined ? { since } : {}) };
+}
+
+/** The query of a `POST /publicRooms` body (client or federation). */
+export function publicRoomsQueryOfBody(body: JsonObject): PublicRoomsQuery {
+  const limit = optionalInteger(body, 'limit') ?? 0;
+  if (limit < 0) throw new MatrixError(400, 'M_BAD_JSON', '"limit" must not be negative.');
+  const since = optionalString(body, 'since');
+  const filter = filterOf(body);
+  return {
+    limit: Math.min(limit, MAX_PUBLISHED_ROOMS),
+    list: listOf(body),
+    ...(since !== undefined ? { since } : {}),
+    ...(filter ? { filter } : {}),
+  };
+}
+
 export const publicRoomsRoutes = new Hono<HomeserverEnv>()
   .get('/v3/publicRooms', optionalAccessToken(), async (c) => {
-    requireLocalServer(c.req.query('server'), c.var.config);
-    const since = c.req.query('since');
-    const limit = parseLimit(c.req.query('limit'), 0, MAX_PUBLISHED_ROOMS);
+    const remote = remoteServer(c.req.query('server'), c.var.config);
+    if (remote) return c.json(await remotePublicRooms(c.var.config, remote, { method: 'GET', limit: c.req.query('limit'), since: c.req.query('since') }));
+    const { limit, since } = publicRoomsQueryOfParams((name) => c.req.query(name));
     return c.json(await publicRooms(c.env, { limit, list: { kind: 'main' }, ...(since !== undefined ? { since } : {}) }));
   })
 
   .post('/v3/publicRooms', requireAccessToken(), async (c) => {
-    requireLocalServer(c.req.query('server'), c.var.config);
+    const remote = remoteServer(c.req.query('server'), c.var.config);
     const body = await readJsonBody(c);
-    const limit = optionalInteger(body, 'limit') ?? 0;
-    if (limit < 0) throw new MatrixError(400, 'M_BAD_JSON', '"limit" must not be negative.');
-    const since = optionalString(body, 'since');
-    const filter = filterOf(body);
-    return c.json(await publicRooms(c.env, {
-      limit: Math.min(limit, MAX_PUBLISHED_ROOMS),
-      list: listOf(body),
-      ...(since !== undefined ? { since } : {}),
-      ...(filter ? { filter } : {}),
-    }));
+    if (remote) return c.json(await remotePublicRooms(c.var.config, remote, { method: 'POST', body }));
+    return c.json(await publicRooms(c.env, publicRoomsQueryOfBody(body)));
   });

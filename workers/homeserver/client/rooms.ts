@@ -7,7 +7,7 @@
  *
  * Each membership call is one `m.room.member` event; the room's auth rules decide, and a
  * refusal comes back as `403 M_FORBIDDEN` with their reason. Joins reach only rooms this server
- * has (joining over federation is a later increment); `/join/{roomIdOrAlias}` resolves a local
+ * has, and others over federation (remote-join.ts); `/join/{roomIdOrAlias}` resolves a local
  * alias through the room directory (see directory.ts). Joins and invites of
  * local users, including those of createRoom, carry the user's `displayname` and `avatar_url`
  * (spec "Profiles": member events carry them).
@@ -19,10 +19,12 @@ import type { RoomApi } from '../../../durable-objects/room/api';
 import { requireAccessToken } from '../../shared/auth';
 import { optionalString, readJsonBody, requiredString } from '../../shared/body';
 import { MatrixError } from '../../shared/errors';
-import type { HomeserverEnv } from '../env';
+import type { HomeserverConfig } from '../../shared/config';
+import type { HomeserverBindings, HomeserverEnv } from '../env';
 import { performCreateRoom, planCreateRoom } from './create-room';
 import { resolveRoomIdOrAlias } from './directory';
 import { withProfile } from './profile';
+import { joinCandidates, joinRemoteRoom } from './remote-join';
 import { roomOf, sendEvent } from './room-access';
 
 /**
@@ -37,6 +39,24 @@ async function setMembership(
   let content: JsonObject = reason === undefined ? { membership } : { membership, reason };
   if (profile) content = await withProfile(profile.users, profile.serverName, target, content);
   await sendEvent(room, { type: 'm.room.member', sender, state_key: target, content });
+}
+
+/**
+ * The user's join: a local event when this server has the room, else over federation through
+ * a resident server (remote-join.ts).
+ */
+async function join(
+  env: HomeserverBindings, config: HomeserverConfig, userId: string, body: JsonObject,
+  target: { roomIdOrAlias: string; roomId: string; servers: readonly string[] },
+): Promise<void> {
+  const room = roomOf(env.ROOM, target.roomId);
+  if (await room.getRoomInfo()) {
+    await setMembership(room, userId, userId, 'join', body, { users: env.USER, serverName: config.serverName });
+    return;
+  }
+  const reason = optionalString(body, 'reason');
+  const content = await withProfile(env.USER, config.serverName, userId, reason === undefined ? {} : { reason });
+  await joinRemoteRoom(env, config, userId, target.roomId, joinCandidates(config, target.roomIdOrAlias, target.roomId, target.servers), content);
 }
 
 /** The body's `user_id`, checked. */
@@ -63,15 +83,16 @@ export const rooms = new Hono<HomeserverEnv>()
 
   .post('/v3/rooms/:roomId/join', requireAccessToken(), async (c) => {
     const roomId = c.req.param('roomId');
-    const { userId } = c.var.auth;
-    await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'join', await readJsonBody(c), { users: c.env.USER, serverName: c.var.config.serverName });
+    await join(c.env, c.var.config, c.var.auth.userId, await readJsonBody(c), { roomIdOrAlias: roomId, roomId, servers: [] });
     return c.json({ room_id: roomId });
   })
 
   .post('/v3/join/:roomIdOrAlias', requireAccessToken(), async (c) => {
-    const { room_id: roomId } = await resolveRoomIdOrAlias(c.env, c.var.config, c.req.param('roomIdOrAlias'));
-    const { userId } = c.var.auth;
-    await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'join', await readJsonBody(c), { users: c.env.USER, serverName: c.var.config.serverName });
+    const target = c.req.param('roomIdOrAlias');
+    const { room_id: roomId, servers } = await resolveRoomIdOrAlias(c.env, c.var.config, target);
+    // Spec: `via` (v1.12+) and the deprecated `server_name` name servers to join through.
+    const via = [...(c.req.queries('via') ?? []), ...(c.req.queries('server_name') ?? []), ...servers];
+    await join(c.env, c.var.config, c.var.auth.userId, await readJsonBody(c), { roomIdOrAlias: target, roomId, servers: via });
     return c.json({ room_id: roomId });
   })
 

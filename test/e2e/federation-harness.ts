@@ -1,0 +1,168 @@
+/**
+ * A stand-in for another homeserver in end-to-end federation tests: a Node HTTP server with its
+ * own server name and Ed25519 signing key. It publishes its key (`/_matrix/key/v2/server`),
+ * answers the routes a test registers, records every request it gets (checking the X-Matrix
+ * signatures of servers it was told about), and makes signed requests to an instance. Start the
+ * instance with `FEDERATION_HOSTS` mapping this server's name to `url`.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeBase64, encodeBase64 } from '../../core/base64';
+import { encodeCanonicalJson, isJsonObject, type JsonObject, type JsonValue } from '../../core/canonical-json';
+import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
+import { signEvent, signJson, signingInput } from '../../core/crypto/signing';
+import { formatXMatrix, parseXMatrix, receivedSigningObject, requestSigningObject } from '../../core/federation/x-matrix';
+import type { RoomVersionRules } from '../../core/room-versions';
+
+const ed = createNobleEd25519();
+
+export interface ReceivedRequest {
+  method: string;
+  /** Path and query as requested. */
+  uri: string;
+  body: JsonValue | undefined;
+  /** The X-Matrix origin, when the header parsed. */
+  origin?: string;
+  /** Whether the signature verified with the origin's published key (only for known peers). */
+  verified: boolean;
+}
+
+export interface HandlerResult {
+  status?: number;
+  body: unknown;
+}
+
+type Handler = (req: ReceivedRequest, match: RegExpMatchArray) => HandlerResult | Promise<HandlerResult>;
+
+export interface FakeServer {
+  serverName: string;
+  url: string;
+  keyId: string;
+  seed: Uint8Array;
+  requests: ReceivedRequest[];
+  /** Answer `method` requests whose path (without query) matches `path`; later registrations win. */
+  handle(method: string, path: RegExp, handler: Handler): void;
+  /** Check X-Matrix signatures from `serverName`, whose key server is at `base`. */
+  trust(serverName: string, base: string): void;
+  /** A signed request to an instance; `destination` is the instance's server name. */
+  send(base: string, destination: string, method: string, uri: string, body?: JsonObject, opts?: { sign?: 'ok' | 'wrong-key' | 'wrong-destination' | 'none' }): Promise<{ status: number; body: any }>;
+  /** Add the content hash and this server's signature to an event (room version rules). */
+  signEvent(pdu: JsonObject, rules: RoomVersionRules): Promise<JsonObject>;
+  stop(): Promise<void>;
+}
+
+export async function startFakeServer(opts: { serverName?: string } = {}): Promise<FakeServer> {
+  const serverName = opts.serverName ?? 'fake.test';
+  const seed = new Uint8Array(randomBytes(32));
+  const keyId = 'ed25519:harness';
+  const publicKey = encodeBase64(await ed.publicKey(seed));
+  const handlers: { method: string; path: RegExp; handler: Handler }[] = [];
+  const peers = new Map<string, string>();
+  const peerKeys = new Map<string, JsonObject>();
+  const requests: ReceivedRequest[] = [];
+
+  const keyResponse = () =>
+    signJson({ server_name: serverName, verify_keys: { [keyId]: { key: publicKey } }, old_verify_keys: {}, valid_until_ts: Date.now() + 3600_000 }, serverName, keyId, seed, ed);
+
+  async function verify(method: string, uri: string, header: string | undefined, body: JsonValue | undefined): Promise<{ origin?: string; verified: boolean }> {
+    if (!header) return { verified: false };
+    const parsed = parseXMatrix(header);
+    if (!parsed.ok) return { verified: false };
+    const base = peers.get(parsed.auth.origin);
+    if (!base) return { origin: parsed.auth.origin, verified: false };
+    let keys = peerKeys.get(parsed.auth.origin);
+    if (!keys) {
+      keys = (await (await fetch(`${base}/_matrix/key/v2/server`)).json()) as JsonObject;
+      peerKeys.set(parsed.auth.origin, keys);
+    }
+    const entry = isJsonObject(keys.verify_keys) ? keys.verify_keys[parsed.auth.key] : undefined;
+    if (!isJsonObject(entry) || typeof entry.key !== 'string') return { origin: parsed.auth.origin, verified: false };
+    const signed = receivedSigningObject(method, uri, parsed.auth, serverName, body);
+    const ok = await ed.verify(decodeBase64(entry.key), signingInput(signed), decodeBase64(parsed.auth.sig));
+    return { origin: parsed.auth.origin, verified: ok };
+  }
+
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => (text += d));
+    req.on('end', async () => {
+      const uri = req.url ?? '/';
+      const method = req.method ?? 'GET';
+      let body: JsonValue | undefined;
+      try {
+        body = text === '' ? undefined : (JSON.parse(text) as JsonValue);
+      } catch {
+        body = undefined;
+      }
+      const reply = (status: number, out: unknown) => {
+        const payload = JSON.stringify(out);
+        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
+        res.end(payload);
+      };
+      try {
+        const path = uri.split('?')[0]!;
+        if (method === 'GET' && path === '/_matrix/key/v2/server') return reply(200, await keyResponse());
+        const received: ReceivedRequest = { method, uri, body, ...(await verify(method, uri, req.headers.authorization, body)) };
+        requests.push(received);
+        for (const h of [...handlers].reverse()) {
+          const match = h.method === method ? path.match(h.path) : null;
+          if (match) {
+            const out = await h.handler(received, match);
+            return reply(out.status ?? 200, out.body);
+          }
+        }
+        reply(404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      } catch (e) {
+        reply(500, { errcode: 'M_UNKNOWN', error: (e as Error).message });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    serverName,
+    url,
+    keyId,
+    seed,
+    requests,
+    handle(method, path, handler) {
+      handlers.push({ method, path, handler });
+    },
+    trust(name, base) {
+      peers.set(name, base);
+    },
+    async send(base, destination, method, uri, body, o = {}) {
+      const mode = o.sign ?? 'ok';
+      const headers: Record<string, string> = {};
+      if (mode !== 'none') {
+        const dest = mode === 'wrong-destination' ? 'elsewhere.test' : destination;
+        const signed = requestSigningObject({ method, uri, origin: serverName, destination: dest, ...(body !== undefined ? { content: body } : {}) });
+        const signWith = mode === 'wrong-key' ? new Uint8Array(randomBytes(32)) : seed;
+        const sig = encodeBase64(await ed.sign(signWith, signingInput(signed)));
+        headers.Authorization = formatXMatrix({ origin: serverName, destination: dest, key: keyId, sig });
+      }
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const res = await fetch(`${base}${uri}`, { method, headers, ...(body !== undefined ? { body: encodeCanonicalJson(body) } : {}) });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+      return { status: res.status, body: parsed };
+    },
+    signEvent(pdu, rules) {
+      return signEvent(pdu, rules, serverName, keyId, seed, ed);
+    },
+    stop() {
+      return new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
