@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Miniflare } from 'miniflare';
 import { bundleWorker, ROOT } from './lib/network.mjs';
 import { clientBenchmarks } from '../bench/client.mjs';
+import { federationBenchmarks } from '../bench/federation.mjs';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 
@@ -128,6 +129,7 @@ try {
   // show what the same code costs without the disk's fsync per Durable Object commit.
   await clientBenchmarks(emit);
   if (existsSync('/dev/shm')) await clientBenchmarks(emit, { parent: '/dev/shm', storage: 'tmpfs' });
+  await federationBenchmarks(emit);
   await stateResBenchmarks();
   await roomBenchmarks();
   const size = await (await mf.dispatchFetch('http://bench/event-size')).json();

@@ -395,3 +395,26 @@ export interface RoomApi {
   /** Spec `/get_missing_events`, oldest first, events `serverName` may not see redacted. */
   getMissingEvents(query: { earliest_events: string[]; latest_events: string[]; limit: number; min_depth: number }, serverName: string): Promise<JsonObject[]>;
 }
+
+// ---- inviting users of other servers, and single events for servers (federation-invite.ts) --
+
+/** An invite planned against the room now (auth rules checked), not committed; see federation-invite.ts. */
+export type InviteDraftResult = RoomResult<{
+  room_version: string;
+  /** The PDU without signatures (hashes set): the inviting server signs it. */
+  event: JsonObject;
+  /** Spec `invite_room_state` (v1.16): the stripped-state events as PDUs, `m.room.create` first. */
+  invite_room_state: JsonObject[];
+}>;
+
+export interface RoomApi {
+  /** Plan the invite `input` (an `m.room.member` invite of a remote user) without writing it. */
+  getInviteDraft(input: SendInput): Promise<InviteDraftResult>;
+  /**
+   * The invite countersigned by the invitee's server (signatures checked by the caller): into
+   * the room through the receipt checks, then to the other servers in the room.
+   */
+  performCommitInvite(pdu: JsonObject): Promise<RoomResult<{ event_id: string }>>;
+  /** Spec `GET /event/{eventId}`: the stored PDU if `serverName` may see it (history visibility); undefined otherwise. */
+  getEventForServer(eventId: string, serverName: string): Promise<JsonObject | undefined>;
+}

@@ -138,31 +138,74 @@ function parseResponseEvents(rules: RoomVersionRules, roomId: string, events: re
  * on an auth cycle never become ready and are returned in `cyclic`.
  */
 function authOrder(events: Map<string, ResponseEvent>): { ordered: ResponseEvent[]; cyclic: ResponseEvent[] } {
-  const waiting = new Map<string, number>();
-  const dependants = new Map<string, string[]>();
+  // Linear in the events and their auth references, plus a heap of the ready ones: a
+  // send_join response of a big room holds tens of thousands of members that all cite the
+  // same few auth events.
+  const waiting = new Map<ResponseEvent, number>();
+  const dependants = new Map<string, ResponseEvent[]>();
   for (const e of events.values()) {
-    const deps = [...new Set(stringList(e.pdu.auth_events))].filter((a) => events.has(a) && a !== e.id);
-    waiting.set(e.id, deps.length);
-    for (const a of deps) dependants.set(a, [...(dependants.get(a) ?? []), e.id]);
-  }
-  const depth = (id: string) => events.get(id)!.pdu.depth as number;
-  const before = (a: string, b: string) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0);
-  const ready = [...waiting].filter(([, n]) => n === 0).map(([id]) => id).sort(before);
-  const ordered: ResponseEvent[] = [];
-  while (ready.length > 0) {
-    const id = ready.shift()!;
-    ordered.push(events.get(id)!);
-    for (const d of dependants.get(id) ?? []) {
-      const n = waiting.get(d)! - 1;
-      waiting.set(d, n);
-      if (n === 0) {
-        const at = ready.findIndex((r) => before(d, r) < 0);
-        ready.splice(at < 0 ? ready.length : at, 0, d);
-      }
+    const deps = new Set(stringList(e.pdu.auth_events).filter((a) => a !== e.id && events.has(a)));
+    waiting.set(e, deps.size);
+    for (const a of deps) {
+      const list = dependants.get(a);
+      if (list) list.push(e);
+      else dependants.set(a, [e]);
     }
   }
-  const done = new Set(ordered.map((e) => e.id));
-  return { ordered, cyclic: [...events.values()].filter((e) => !done.has(e.id)) };
+  const ready = new ReadyHeap();
+  for (const [e, n] of waiting) if (n === 0) ready.push(e);
+  const ordered: ResponseEvent[] = [];
+  for (let e = ready.pop(); e; e = ready.pop()) {
+    ordered.push(e);
+    for (const d of dependants.get(e.id) ?? []) {
+      const n = waiting.get(d)! - 1;
+      waiting.set(d, n);
+      if (n === 0) ready.push(d);
+    }
+  }
+  return { ordered, cyclic: [...waiting].filter(([, n]) => n > 0).map(([e]) => e) };
+}
+
+/** A binary min-heap of events ready to be checked: lowest depth first, then event ID. */
+class ReadyHeap {
+  private readonly items: ResponseEvent[] = [];
+
+  private static before(a: ResponseEvent, b: ResponseEvent): boolean {
+    const da = a.pdu.depth as number;
+    const db = b.pdu.depth as number;
+    return da !== db ? da < db : a.id < b.id;
+  }
+
+  push(e: ResponseEvent): void {
+    const h = this.items;
+    let i = h.push(e) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!ReadyHeap.before(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): ResponseEvent | undefined {
+    const h = this.items;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && ReadyHeap.before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && ReadyHeap.before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /**

@@ -120,7 +120,9 @@ export function writeLocal(dag: RoomDag, p: Planned): number {
     const { sender, txn } = p.request.input;
     dag.store.insertTransaction(sender, txn.device_id, txn.txn_id, p.event_id);
   }
-  dag.setSoleExtremity(p.event_id, p.prev_events, p.after, group);
+  // Its prev events leave the extremities; with more than MAX_PREV_EVENTS forks some stay, and
+  // the current state is then resolved over all of them (advanceExtremities).
+  dag.advanceExtremities(p.event_id, p.prev_events, p.after, group);
   dag.queueNotifications(p.pdu, ordering);
   return ordering;
 }

@@ -46,6 +46,10 @@ import type { JoinFromResponseInput, MakeMembershipInput, MakeMembershipResult, 
 import { joinFromResponse, makeMembershipProblem, membershipTemplate, sendJoinResponse, sendMembershipProblem, type FederatedMembership } from './federation-join';
 import type { ServerAccess } from './api';
 import { authChainIds, backfill, inDag, missingEvents, pdusOf, serverAccess } from './federation-reads';
+import type { InviteDraftResult } from './api';
+import { inviteRoomState } from './federation-invite';
+import { ServerVisibility } from './federation-reads';
+import { EventIndexWriter } from './event-index';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
@@ -72,6 +76,8 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private ephemeral!: RoomEphemeral;
   /** /sync room summaries (members.ts), made on first use. */
   private summaries: SyncSummaries | undefined;
+  /** The event → room index, written for rooms shared with other servers (event-index.ts). */
+  private readonly eventIndex: EventIndexWriter;
 
   constructor(ctx: DurableObjectState, env: HomeserverBindings) {
     super(ctx, env);
@@ -93,6 +99,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       transaction: (fn) => ctx.storage.transactionSync(fn),
       scheduleAlarm: (at) => this.scheduleAlarm(at),
     });
+    this.eventIndex = new EventIndexWriter(() => env.EVENT_INDEX);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
@@ -521,6 +528,41 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     return this.dag.rules ? missingEvents(this.dag, serverName, query) : [];
   }
 
+  // ---- RPC: inviting users of other servers; single events for servers (federation-invite.ts)
+
+  /** Planned in the write queue like a send (checked against the state a send would see), then dropped. */
+  async getInviteDraft(input: SendInput): Promise<InviteDraftResult> {
+    const { rules } = this.dag;
+    if (!rules) return fail('M_NOT_FOUND', 'Unknown room.');
+    if (input.type !== 'm.room.member' || input.content.membership !== 'invite') return fail('M_BAD_JSON', 'not an invite');
+    let event: JsonObject | undefined;
+    const r = await new Promise<SendResult>((done) => this.enqueue({ kind: 'check', input, planned: (pdu) => (event = pdu), done }));
+    if (!r.ok) return r;
+    return { ok: true, room_version: rules.room_version, event: event!, invite_room_state: inviteRoomState(this.dag) };
+  }
+
+  async performCommitInvite(pdu: JsonObject): Promise<RoomResult<{ event_id: string }>> {
+    const r = await this.ingestPdu(pdu);
+    const stored = r.event_id === undefined ? undefined : this.store.getEvent(r.event_id);
+    if (!stored || stored.status !== 'accepted') {
+      return fail('M_FORBIDDEN', `the invite was not accepted into the room: ${'reason' in r && r.reason ? r.reason : r.status}`);
+    }
+    if (r.status === 'accepted') {
+      // Spec "Inviting to a room": the inviting server sends the countersigned event to the
+      // servers in the room. It came in through the receipt checks, not local.ts, so the
+      // federation outbox has not queued it. (Queued just after the event's own transaction.)
+      const destinations = this.federationOutbox.serversIn(this.dag.current.state);
+      this.ctx.storage.transactionSync(() => this.federationOutbox.queuePdu(stored.pdu, destinations));
+      this.federationOutbox.schedule();
+    }
+    return { ok: true, event_id: stored.event_id };
+  }
+
+  async getEventForServer(eventId: string, serverName: string): Promise<JsonObject | undefined> {
+    const e = this.store.getEvent(eventId);
+    return e && this.dag.rules && new ServerVisibility(this.dag, serverName).sees(e) ? e.pdu : undefined;
+  }
+
   // ---- the write queue ----------------------------------------------------------------------
 
   private enqueue(job: Job): void {
@@ -542,13 +584,18 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         const next = this.queue[0]!;
         if (next.kind === 'ingest') {
           this.queue.shift();
-          next.done(this.receive(next.pdu, next.thirdParty));
+          const received = this.receive(next.pdu, next.thirdParty);
+          // Received PDUs are of a room shared with their server (event-index.ts).
+          if ((received.status === 'accepted' || received.status === 'soft_failed') && this.dag.roomId) this.eventIndex.note(this.dag.roomId, [received.event_id]);
+          next.done(received);
           this.outbox.schedule();
           continue;
         }
         if (next.kind === 'join_response') {
           this.queue.shift();
-          next.done(this.joinFromResponse(next.input));
+          const joined = this.joinFromResponse(next.input);
+          if (joined.ok) this.eventIndex.note(next.input.room_id, [joined.event_id]);
+          next.done(joined);
           this.outbox.schedule();
           continue;
         }
@@ -655,6 +702,9 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         });
       });
       plans.forEach((p, i) => results.set(p.request as LocalJob, { ok: true, event_id: p.event_id, stream_ordering: orderings[i]! }));
+      // Events other servers hear of (those of rooms with remote members) go into the event index.
+      const shared = plans.filter((p) => this.federationOutbox.serversIn(p.before).length > 0 || this.federationOutbox.serversIn(p.after).length > 0);
+      if (shared.length > 0 && this.dag.roomId) this.eventIndex.note(this.dag.roomId, shared.map((p) => p.event_id));
     } catch (e) {
       // Nothing of the batch was written (the transaction rolled back): reload and report.
       console.error('room: writing a batch failed:', e);

@@ -84,7 +84,7 @@ export function syncRoom(store: RoomStore, groups: StateGroups, q: SyncRoomQuery
 }
 
 /** Stripped state for an invite (spec "Stripped state"): enough to show the room in a list. */
-const STRIPPED_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
+export const STRIPPED_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
 
 export function strippedState(store: RoomStore, current: StateMap, userId: string): { type: string; state_key: string; sender: string; content: unknown }[] {
   const ids: string[] = [];

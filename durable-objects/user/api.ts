@@ -282,3 +282,36 @@ export interface UserApi {
   /** The user's ID when `tokenHash` is an OpenID token of theirs not expired at `now` (and the account is active). */
   getOpenIdTokenUser(tokenHash: string, now: number): Promise<string | undefined>;
 }
+
+// ---- memberships in rooms this server does not have (remote-invites.ts) ---------------------
+
+/** Spec "Stripped state": what a client sees of a room it is invited to. */
+export interface StrippedStateEvent {
+  type: string;
+  state_key: string;
+  sender: string;
+  content: JsonObject;
+}
+
+/**
+ * An invite received over federation to a room this server does not have, or its rejection
+ * (a leave sent through another server): the member event and the stripped state to show.
+ */
+export interface RemoteMembership {
+  room_id: string;
+  membership: 'invite' | 'leave';
+  event_id: string;
+  /** The member event as a PDU (for an invite: countersigned by this server). */
+  event: JsonObject;
+  invite_state: StrippedStateEvent[];
+}
+
+export interface UserApi {
+  /**
+   * Record the membership and tell /sync (as a room notification would). Fails `M_NOT_FOUND`
+   * without an active account.
+   */
+  performRemoteMembership(m: RemoteMembership): Promise<UserResult>;
+  /** The recorded remote memberships of those of `roomIds` that have one. */
+  getRemoteMemberships(roomIds: string[]): Promise<RemoteMembership[]>;
+}

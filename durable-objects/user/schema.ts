@@ -105,4 +105,18 @@ export const MIGRATIONS: readonly string[] = [
   -- GET /_matrix/federation/v1/openid/userinfo. Expired rows are deleted as new ones are issued.
   CREATE TABLE openid_tokens (token_hash TEXT PRIMARY KEY, expires_ts INTEGER NOT NULL);
   `,
+  `
+  -- Memberships in rooms this server does not have (see remote-invites.ts): an invite received
+  -- over federation (PUT /_matrix/federation/v2/invite) with the stripped state it came with,
+  -- or its rejection through another server. event is the member event (JSON PDU), invite_state
+  -- a JSON array of stripped state events. The room_memberships row carries the membership for
+  -- /sync; this row carries what the absent Room object would have answered.
+  CREATE TABLE remote_memberships (
+    room_id TEXT PRIMARY KEY,
+    membership TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    invite_state TEXT NOT NULL
+  );
+  `,
 ];

@@ -6,6 +6,7 @@ import type { JsonObject, JsonValue } from '../../core/canonical-json';
 import { applyMigrations } from '../shared/migrations';
 import { MIGRATIONS } from './schema';
 import type { AccountDataEntry, Device, PresenceState, PresenceStatus, SyncRoom } from './api';
+import type { RemoteMembership, StrippedStateEvent } from './api';
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -318,6 +319,32 @@ export class UserStore {
         room_id: r.room_id, membership: r.membership, from: r.from_ordering ?? 0, to: r.to_ordering ?? 0,
         ephemeral_from: r.from_ephemeral ?? 0, ephemeral_to: r.to_ephemeral ?? 0,
       }));
+  }
+
+  // ---- memberships in rooms this server does not have (remote-invites.ts) --------------------
+
+  putRemoteMembership(m: RemoteMembership): void {
+    this.sql.exec(
+      `INSERT INTO remote_memberships (room_id, membership, event_id, event, invite_state) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership, event_id = excluded.event_id, event = excluded.event,
+         invite_state = excluded.invite_state`,
+      m.room_id, m.membership, m.event_id, JSON.stringify(m.event), JSON.stringify(m.invite_state),
+    );
+  }
+
+  remoteMemberships(roomIds: readonly string[]): RemoteMembership[] {
+    return roomIds.flatMap((roomId) =>
+      this.sql
+        .exec<{ room_id: string; membership: string; event_id: string; event: string; invite_state: string }>(
+          'SELECT room_id, membership, event_id, event, invite_state FROM remote_memberships WHERE room_id = ?',
+          roomId,
+        )
+        .toArray()
+        .map((r) => ({
+          room_id: r.room_id, membership: r.membership as RemoteMembership['membership'], event_id: r.event_id,
+          event: JSON.parse(r.event) as JsonObject, invite_state: JSON.parse(r.invite_state) as StrippedStateEvent[],
+        })),
+    );
   }
 
   // ---- filters ------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ import type { PushRuleUpdate } from '../../core/push/ruleset';
 import type { UserRateLimitClass } from './api';
 import { updatePushRules } from './push-rules';
 import { UserRateLimits } from './rate-limits';
+import type { RemoteMembership } from './api';
+import { recordRemoteMembership } from './remote-invites';
 
 /** `last_seen_*` is written at most this often per device. */
 const LAST_SEEN_INTERVAL_MS = 60_000;
@@ -449,6 +451,18 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async getPresenceChange(since: number, upTo: number): Promise<PresenceStatus | undefined> {
     return this.activeAccount() ? this.presence.changeBetween(since, upTo) : undefined;
+  }
+
+  // ---- RPC: memberships in rooms this server does not have (remote-invites.ts) ---------------
+
+  async performRemoteMembership(m: RemoteMembership): Promise<UserResult> {
+    if (!this.activeAccount()) return fail('M_NOT_FOUND', 'No such account');
+    if (this.transaction(() => recordRemoteMembership(this.store, m))) this.wakeWaiters();
+    return OK;
+  }
+
+  async getRemoteMemberships(roomIds: string[]): Promise<RemoteMembership[]> {
+    return this.ready ? this.store.remoteMemberships(roomIds) : [];
   }
 
   // ---- RPC: OpenID tokens -------------------------------------------------------------------

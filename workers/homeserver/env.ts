@@ -12,6 +12,8 @@ export interface HomeserverBindings extends HomeserverVars {
   SERVER_KEYS: DurableObjectNamespace;
   /** One RemoteServer object per destination server name (its outbound transaction queue); reach it through `remoteServerApi()`. */
   REMOTE_SERVER: DurableObjectNamespace;
+  /** The event → room index of rooms shared with other servers, sharded by event ID; reach it through `eventIndexApi()`. */
+  EVENT_INDEX: DurableObjectNamespace;
 }
 
 export interface HomeserverEnv {

@@ -42,6 +42,8 @@ import { federationDirectory } from './federation/directory';
 import { federationUsers } from './federation/users';
 import { federationSend } from './federation/send';
 import { federationEvents } from './federation/events';
+import { federationInvite } from './federation/invite';
+import { federationEvent } from './federation/event';
 import { wellKnown } from './well-known';
 
 const app = createApp<HomeserverEnv>();
@@ -90,6 +92,8 @@ app.route('/_matrix/federation', federationDirectory);
 app.route('/_matrix/federation', federationUsers);
 app.route('/_matrix/federation', federationSend);
 app.route('/_matrix/federation', federationEvents);
+app.route('/_matrix/federation', federationInvite);
+app.route('/_matrix/federation', federationEvent);
 app.route('/_matrix/key', keyServer);
 
 export default app;
@@ -98,3 +102,4 @@ export { User } from '../../durable-objects/user/user';
 export { ServerKeys } from '../../durable-objects/server-keys/server-keys';
 export { Directory } from '../../durable-objects/directory/directory';
 export { RemoteServer } from '../../durable-objects/remote-server/remote-server';
+export { EventIndex } from '../../durable-objects/event-index/event-index';

@@ -36,6 +36,46 @@ export async function getServerVerifyKey(env: ServerKeysBindings, serverName: st
   return key === undefined ? undefined : decodeBase64(key);
 }
 
+/** Finds `server`'s key `keyId` usable at `validAt` (see getServerVerifyKey). */
+export type KeyLookup = (server: string, keyId: string, validAt: number | undefined) => Promise<Uint8Array | undefined>;
+
+/** The time a signing key must be valid at for `pdu`: its `origin_server_ts` where the room version enforces key validity (v5+). */
+const keyValidAt = (pdu: JsonObject, rules: RoomVersionRules): number | undefined =>
+  rules.enforce_key_validity && typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : undefined;
+
+/** Signatures checked at once by verifyManyEventSignatures (WebCrypto verifies asynchronously). */
+const VERIFY_CHUNK = 256;
+
+/**
+ * verifyEventSignatures for many events (a transaction, a send_join response): each server's
+ * key is looked up once, at the latest time any of the events needs it — a key usable at a time
+ * is usable at every earlier one (core/federation/server-keys.ts `keyUsableAt`) — and only
+ * where that fails per event; the signatures are checked in bounded parallel chunks.
+ */
+export async function verifyManyEventSignatures(env: ServerKeysBindings, pdus: readonly JsonObject[], rules: RoomVersionRules): Promise<SignatureCheck[]> {
+  const latest = new Map<string, { server: string; keyId: string; validAt: number | undefined }>();
+  for (const pdu of pdus) {
+    const validAt = keyValidAt(pdu, rules);
+    for (const server of requiredSigners(pdu, rules)) {
+      for (const keyId of signatureKeyIds(pdu, server)) {
+        const k = `${server}\n${keyId}`;
+        const seen = latest.get(k);
+        if (!seen) latest.set(k, { server, keyId, validAt });
+        else if (validAt !== undefined && (seen.validAt === undefined || validAt > seen.validAt)) seen.validAt = validAt;
+      }
+    }
+  }
+  const found = new Map<string, Promise<Uint8Array | undefined>>();
+  for (const [k, q] of latest) found.set(k, getServerVerifyKey(env, q.server, q.keyId, q.validAt).catch(() => undefined));
+  const lookup: KeyLookup = async (server, keyId, validAt) => (await found.get(`${server}\n${keyId}`)) ?? getServerVerifyKey(env, server, keyId, validAt);
+  const out: SignatureCheck[] = [];
+  for (let i = 0; i < pdus.length; i += VERIFY_CHUNK) {
+    const chunk = pdus.slice(i, i + VERIFY_CHUNK).map((pdu) => verifyEventSignatures(env, pdu, rules, lookup).catch((e: unknown) => ({ ok: false as const, reason: (e as Error).message })));
+    out.push(...(await Promise.all(chunk)));
+  }
+  return out;
+}
+
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
 /**
@@ -43,12 +83,12 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: string };
  * `origin_server_ts` where the room version enforces key validity (v5+). One good signature
  * per server suffices.
  */
-export async function verifyEventSignatures(env: ServerKeysBindings, pdu: JsonObject, rules: RoomVersionRules): Promise<SignatureCheck> {
-  const validAt = rules.enforce_key_validity && typeof pdu.origin_server_ts === 'number' ? pdu.origin_server_ts : undefined;
+export async function verifyEventSignatures(env: ServerKeysBindings, pdu: JsonObject, rules: RoomVersionRules, lookup: KeyLookup = (s, k, t) => getServerVerifyKey(env, s, k, t)): Promise<SignatureCheck> {
+  const validAt = keyValidAt(pdu, rules);
   for (const server of requiredSigners(pdu, rules)) {
     let verified = false;
     for (const keyId of signatureKeyIds(pdu, server)) {
-      const key = await getServerVerifyKey(env, server, keyId, validAt);
+      const key = await lookup(server, keyId, validAt);
       if (key && (await verifyEventSignature(pdu, rules, server, keyId, key, webCryptoEd25519))) {
         verified = true;
         break;

@@ -36,6 +36,11 @@ export interface CreateRoomPlan {
   alias?: string;
   /** `visibility: public`: published in the room directory once created. */
   publish?: boolean;
+  /**
+   * Invites of users of other servers: not part of `events`, as each needs the invitee's
+   * server's countersignature (client/remote-invite.ts); sent once the room exists.
+   */
+  remoteInvites?: EventTemplate[];
 }
 
 const badJson = (message: string) => new MatrixError(400, 'M_BAD_JSON', message);
@@ -116,8 +121,6 @@ export function planCreateRoom(body: JsonObject, creator: string, serverName: st
   const invitees = [...new Set(stringArray(body, 'invite'))];
   for (const u of invitees) {
     if (!isValidUserId(u)) throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid user ID in "invite": ${u}`);
-    // Inviting a remote user needs the federation invite handshake, which is not here yet.
-    if (!u.endsWith(`:${serverName}`)) throw new MatrixError(400, 'M_INVALID_PARAM', `Inviting users of other servers is not supported yet: ${u}`);
   }
   const state = initialState(body);
   const alias = roomAliasOf(body, serverName);
@@ -155,10 +158,15 @@ export function planCreateRoom(body: JsonObject, creator: string, serverName: st
   if (topic !== undefined) {
     events.push({ type: 'm.room.topic', state_key: '', content: { topic, 'm.topic': { 'm.text': [{ body: topic, mimetype: 'text/plain' }] } }, sender: creator });
   }
+  const remoteInvites: EventTemplate[] = [];
   for (const u of invitees) {
-    events.push({ type: 'm.room.member', state_key: u, content: isDirect ? { membership: 'invite', is_direct: true } : { membership: 'invite' }, sender: creator });
+    const invite: EventTemplate = { type: 'm.room.member', state_key: u, content: isDirect ? { membership: 'invite', is_direct: true } : { membership: 'invite' }, sender: creator };
+    (u.endsWith(`:${serverName}`) ? events : remoteInvites).push(invite);
   }
-  return { rules, creator, creationContent, events, ...(alias !== undefined ? { alias } : {}), ...(visibility === 'public' ? { publish: true } : {}) };
+  return {
+    rules, creator, creationContent, events, ...(alias !== undefined ? { alias } : {}), ...(visibility === 'public' ? { publish: true } : {}),
+    ...(remoteInvites.length > 0 ? { remoteInvites } : {}),
+  };
 }
 
 /**

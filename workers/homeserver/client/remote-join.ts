@@ -15,7 +15,7 @@ import { roomApi } from '../../../durable-objects/room/api';
 import type { HomeserverConfig } from '../../shared/config';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import { federationRequest, federationSender, FederationError } from '../../shared/federation-client';
-import { verifyEventSignatures } from '../../shared/server-keys';
+import { verifyEventSignatures, verifyManyEventSignatures } from '../../shared/server-keys';
 import type { HomeserverBindings } from '../env';
 
 interface SendJoinResponse {
@@ -44,7 +44,7 @@ export function joinCandidates(config: HomeserverConfig, roomIdOrAlias: string, 
 
 /** Only the signed events are used (spec: a PDU whose signatures do not verify is dropped). */
 async function verified(env: HomeserverBindings, rules: RoomVersionRules, events: JsonObject[]): Promise<JsonObject[]> {
-  const checks = await Promise.all(events.map((e) => verifyEventSignatures(env, e, rules).catch(() => ({ ok: false }))));
+  const checks = await verifyManyEventSignatures(env, events, rules);
   return events.filter((_, i) => checks[i]!.ok);
 }
 
@@ -81,7 +81,8 @@ export async function joinRemoteRoom(env: HomeserverBindings, config: Homeserver
       // The resident's copy (countersigned in restricted rooms) if it is our event, else ours.
       const returned = response.event;
       const joinEvent = returned && safeEventId(returned, rules) === eventId && (await verifyEventSignatures(env, returned, rules)).ok ? returned : signed;
-      const [state, authChain] = await Promise.all([verified(env, rules, response.state), verified(env, rules, response.auth_chain)]);
+      const state = await verified(env, rules, response.state);
+      const authChain = await verified(env, rules, response.auth_chain);
       const started = await roomApi(env.ROOM, roomId).performJoinFromResponse({ room_id: roomId, room_version: roomVersion, join_event: joinEvent, state, auth_chain: authChain });
       if (!started.ok) throw matrixErrorOf(started);
       return;

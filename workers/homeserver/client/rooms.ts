@@ -25,6 +25,7 @@ import { performCreateRoom, planCreateRoom } from './create-room';
 import { resolveRoomIdOrAlias } from './directory';
 import { withProfile } from './profile';
 import { joinCandidates, joinRemoteRoom } from './remote-join';
+import { inviteRemoteUser, rejectRemoteInvite, remoteInviteServers } from './remote-invite';
 import { roomOf, sendEvent } from './room-access';
 
 /**
@@ -56,7 +57,9 @@ async function join(
   }
   const reason = optionalString(body, 'reason');
   const content = await withProfile(env.USER, config.serverName, userId, reason === undefined ? {} : { reason });
-  await joinRemoteRoom(env, config, userId, target.roomId, joinCandidates(config, target.roomIdOrAlias, target.roomId, target.servers), content);
+  // An invite over federation names a resident server: the inviter's (remote-invite.ts).
+  const servers = [...target.servers, ...(await remoteInviteServers(env, userId, target.roomId))];
+  await joinRemoteRoom(env, config, userId, target.roomId, joinCandidates(config, target.roomIdOrAlias, target.roomId, servers), content);
 }
 
 /** The body's `user_id`, checked. */
@@ -78,7 +81,16 @@ export const rooms = new Hono<HomeserverEnv>()
           : e,
       ),
     );
-    return c.json({ room_id: await performCreateRoom(c.env.ROOM, plan, serverName, undefined, c.env.DIRECTORY) });
+    const roomId = await performCreateRoom(c.env.ROOM, plan, serverName, undefined, c.env.DIRECTORY);
+    // Invites of other servers' users go through their servers once the room exists. The room
+    // is created whatever they answer, so a refusal does not fail the request (the client would
+    // otherwise create the room again).
+    for (const e of plan.remoteInvites ?? []) {
+      await inviteRemoteUser(c.env, c.var.config, roomId, e.sender, e.state_key!, e.content).catch((err: unknown) =>
+        console.error(`createRoom: inviting ${e.state_key} into ${roomId} failed:`, err instanceof Error ? err.message : err),
+      );
+    }
+    return c.json({ room_id: roomId });
   })
 
   .post('/v3/rooms/:roomId/join', requireAccessToken(), async (c) => {
@@ -98,16 +110,27 @@ export const rooms = new Hono<HomeserverEnv>()
 
   .post('/v3/rooms/:roomId/leave', requireAccessToken(), async (c) => {
     const { userId } = c.var.auth;
-    await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), userId, userId, 'leave', await readJsonBody(c));
+    const roomId = c.req.param('roomId');
+    const body = await readJsonBody(c);
+    try {
+      await setMembership(roomOf(c.env.ROOM, roomId), userId, userId, 'leave', body);
+    } catch (e) {
+      // A room this server does not have: rejecting an invite received over federation.
+      if (!(e instanceof MatrixError && e.status === 404 && (await rejectRemoteInvite(c.env, c.var.config, userId, roomId, optionalString(body, 'reason'))))) throw e;
+    }
     return c.json({});
   })
 
   .post('/v3/rooms/:roomId/invite', requireAccessToken(), async (c) => {
     const body = await readJsonBody(c);
     const target = targetOf(body);
-    // A remote invitee must countersign over federation (spec: Server-Server "Inviting to a room").
+    // A remote invitee's server countersigns the invite first (remote-invite.ts).
     if (!target.endsWith(`:${c.var.config.serverName}`)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'Inviting users of other servers is not supported yet.');
+      const roomId = c.req.param('roomId');
+      roomOf(c.env.ROOM, roomId); // validates the ID
+      const reason = optionalString(body, 'reason');
+      await inviteRemoteUser(c.env, c.var.config, roomId, c.var.auth.userId, target, reason === undefined ? {} : { reason });
+      return c.json({});
     }
     await setMembership(roomOf(c.env.ROOM, c.req.param('roomId')), c.var.auth.userId, target, 'invite', body, { users: c.env.USER, serverName: c.var.config.serverName });
     return c.json({});

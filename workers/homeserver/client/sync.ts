@@ -262,6 +262,11 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
     }),
   );
 
+  // Rooms this server does not have: invites received over federation and their rejections,
+  // which the user's object holds (durable-objects/user/remote-invites.ts).
+  const absent = rooms.filter((r, i) => !parts[i] && (r.membership === 'invite' || r.membership === 'leave')).map((r) => r.room_id);
+  const remote = new Map((absent.length === 0 ? [] : await user.getRemoteMemberships(absent)).map((m) => [m.room_id, m]));
+
   const roomAccountDataEvents = (roomId: string) => accountDataEvents(roomAccountData.get(roomId) ?? [], filter.roomAccountData);
   const join: JsonObject = {};
   const invite: JsonObject = {};
@@ -269,7 +274,17 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   const leave: JsonObject = {};
   rooms.forEach((r, i) => {
     const part = parts[i];
-    if (!part) return;
+    if (!part) {
+      const m = remote.get(r.room_id);
+      if (m?.membership !== r.membership) return;
+      if (m.membership === 'invite') invite[r.room_id] = { invite_state: { events: m.invite_state as unknown as JsonObject[] } };
+      else {
+        const own: EventRecord = { event_id: m.event_id, stream_ordering: r.to, pdu: m.event, status: 'accepted', rejection: null, redacted_by: null };
+        const events = eventPasses(filter.timeline, own) ? [toClientEvent(own, r.room_id)] : [];
+        leave[r.room_id] = { timeline: { events, limited: false, prev_batch: streamToken(r.to) }, state: { events: [] } };
+      }
+      return;
+    }
     if (r.membership === 'join') {
       const room = joinedRoom(r.room_id, part, filter, roomAccountDataEvents(r.room_id));
       if (initial || fullState || !isEmptyJoin(room)) join[r.room_id] = room;

@@ -10,9 +10,8 @@
  * `assert_host_in_room`); events the origin may not see by history visibility are redacted in
  * walks of the DAG (durable-objects/room/federation-reads.ts).
  *
- * `GET /event/{eventId}` is not served yet: an event ID does not name its room, and this
- * server has no index from events to rooms (`ServerVisibility` in federation-reads.ts is what
- * it would filter with).
+ * `GET /event/{eventId}` is in event.ts: an event ID does not name its room, so it goes
+ * through the event → room index.
  */
 import { Hono, type Context } from 'hono';
 import { isValidRoomId } from '../../../core/ids';

@@ -33,11 +33,12 @@ import { parsePdu } from '../../../core/events/pdu';
 import { MAX_TRANSACTION_EDUS, MAX_TRANSACTION_PDUS, rawArrayMember } from '../../../core/federation/transaction';
 import { isValidRoomId } from '../../../core/ids';
 import { DEFAULT_ROOM_VERSION, getRoomVersionRules, type RoomVersionRules } from '../../../core/room-versions';
+import { remoteServerApi } from '../../../durable-objects/remote-server/api';
 import { roomApi, type IngestResult, type RoomApi } from '../../../durable-objects/room/api';
 import type { HomeserverConfig } from '../../shared/config';
 import { MatrixError } from '../../shared/errors';
 import { federationRequest, federationSender } from '../../shared/federation-client';
-import { verifyEventSignatures } from '../../shared/server-keys';
+import { verifyEventSignatures, verifyManyEventSignatures, type SignatureCheck } from '../../shared/server-keys';
 import type { HomeserverBindings, HomeserverEnv } from '../env';
 import { requireServerAuth } from './auth';
 import { receiveEdus } from './edus';
@@ -52,6 +53,11 @@ const recent = new Map<string, Promise<{ pdus: PduResults }>>();
 
 export const federationSend = new Hono<HomeserverEnv>().put('/v1/send/:txnId', requireServerAuth(), async (c) => {
   const origin = c.var.origin!;
+  // Spec "Transactions": having heard from the origin, retry what we owe it now rather than
+  // after its backoff (it is reachable again, e.g. back from a restart).
+  const wake = remoteServerApi(c.env.REMOTE_SERVER, origin)
+    .performWake()
+    .catch((e: unknown) => console.warn(`federation/send: waking the queue for ${origin} failed: ${(e as Error).message}`));
   const key = JSON.stringify([origin, c.req.param('txnId')]);
   let answer = recent.get(key);
   if (!answer) {
@@ -61,7 +67,9 @@ export const federationSend = new Hono<HomeserverEnv>().put('/v1/send/:txnId', r
     // A refused transaction (400) was not processed: its retry must be looked at again.
     answer.catch(() => recent.delete(key));
   }
-  return c.json(await answer);
+  const result = await answer;
+  await wake;
+  return c.json(result);
 });
 
 const badJson = (message: string) => new MatrixError(400, 'M_BAD_JSON', message);
@@ -83,6 +91,7 @@ async function receiveTransaction(env: HomeserverBindings, config: HomeserverCon
 
   const raw = rawArrayMember(text, 'pdus') ?? [];
   const receiver = new PduReceiver(env, config, origin);
+  await receiver.checkSignaturesAhead(body.pdus);
   const pdus: PduResults = {};
   // In order: a PDU may build on an earlier one of the same transaction.
   for (const [i, pdu] of body.pdus.entries()) {
@@ -102,6 +111,8 @@ interface RoomContext {
 /** One transaction's PDUs: the room lookups are shared between its PDUs. */
 class PduReceiver {
   private readonly rooms = new Map<string, Promise<RoomContext | undefined>>();
+  /** The PDUs' signature checks, started together by checkSignaturesAhead. */
+  private readonly signatures = new Map<JsonObject, Promise<SignatureCheck>>();
 
   constructor(
     private readonly env: HomeserverBindings,
@@ -120,6 +131,27 @@ class PduReceiver {
       this.rooms.set(roomId, ctx);
     }
     return ctx;
+  }
+
+  /**
+   * Start the signature checks of all the transaction's PDUs at once: one key lookup per server
+   * and key, the signatures verified in parallel. `receive` still consults each in its place
+   * among the checks.
+   */
+  async checkSignaturesAhead(values: readonly JsonValue[]): Promise<void> {
+    const byVersion = new Map<string, { rules: RoomVersionRules; pdus: JsonObject[] }>();
+    for (const value of values) {
+      if (!isJsonObject(value) || !isValidRoomId(value.room_id)) continue;
+      const ctx = await this.room(value.room_id);
+      if (!ctx) continue;
+      const group = byVersion.get(ctx.rules.room_version) ?? { rules: ctx.rules, pdus: [] };
+      group.pdus.push(value);
+      byVersion.set(ctx.rules.room_version, group);
+    }
+    for (const { rules, pdus } of byVersion.values()) {
+      const checks = verifyManyEventSignatures(this.env, pdus, rules);
+      pdus.forEach((pdu, i) => this.signatures.set(pdu, checks.then((c) => c[i]!)));
+    }
   }
 
   /** The checks on receipt of one PDU; undefined when it has no event ID to answer under. */
@@ -150,7 +182,7 @@ class PduReceiver {
     const tooLarge = pduSizeProblem(value);
     if (tooLarge) return { event_id: eventId, error: tooLarge };
     if (!ctx.aclAllows) return { event_id: eventId, error: `${this.origin} is denied by the room's server ACL.` };
-    const signed = await verifyEventSignatures(this.env, value, rules);
+    const signed = await (this.signatures.get(value) ?? verifyEventSignatures(this.env, value, rules));
     if (!signed.ok) return { event_id: eventId, error: `Bad signature: ${signed.reason}` };
 
     let r = await ctx.api.ingestPdu(value);
