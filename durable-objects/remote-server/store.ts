@@ -3,6 +3,7 @@
  * destination and the transaction in flight.
  */
 import type { JsonObject } from '../../core/canonical-json';
+import { getMeta, setMeta } from '../shared/meta';
 import { applyMigrations } from '../shared/migrations';
 import type { QueuedEdu, QueuedPdu, TransactionBody } from './batch';
 import { MIGRATIONS } from './schema';
@@ -27,11 +28,11 @@ export class RemoteServerStore {
   }
 
   getMeta(key: string): string | undefined {
-    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value;
+    return getMeta(this.sql, key);
   }
 
   setMeta(key: string, value: string): void {
-    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+    setMeta(this.sql, key, value);
   }
 
   /** Queue a PDU unless one with the same key is queued; returns whether it was added. */

@@ -24,6 +24,7 @@ import { checkAgainstAuthEvents, checkAgainstState, stringList, type RoomView } 
 import type { RoomDag } from './dag';
 import { stateKey, type StateMap } from './state';
 import type { EventStatus } from './store';
+import { authChainIds, pdusOf } from './federation-reads';
 
 export type FederatedMembership = 'join' | 'leave' | 'knock';
 
@@ -84,19 +85,7 @@ export function sendMembershipProblem(pdu: JsonObject, membership: FederatedMemb
  */
 export function sendJoinResponse(dag: RoomDag, before: StateMap): { state: JsonObject[]; auth_chain: JsonObject[] } {
   const stateIds = [...new Set(before.values())];
-  const chain = new Set<string>();
-  const queue = stateIds.flatMap((id) => stringList(dag.event(id)?.auth_events));
-  while (queue.length > 0) {
-    const id = queue.pop()!;
-    if (chain.has(id)) continue;
-    chain.add(id);
-    queue.push(...stringList(dag.event(id)?.auth_events));
-  }
-  const pduOf = (id: string): JsonObject[] => {
-    const e = dag.store.getEvent(id);
-    return e ? [e.pdu] : [];
-  };
-  return { state: stateIds.flatMap(pduOf), auth_chain: [...chain].flatMap(pduOf) };
+  return { state: pdusOf(dag, stateIds), auth_chain: pdusOf(dag, authChainIds(dag, stateIds)) };
 }
 
 /** One event of a send_join response, parsed. */

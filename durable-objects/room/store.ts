@@ -3,6 +3,7 @@
  * storage; callers group writes inside `ctx.storage.transactionSync`.
  */
 import type { JsonObject } from '../../core/canonical-json';
+import { getMeta, setMeta } from '../shared/meta';
 import { applyMigrations } from '../shared/migrations';
 import { MIGRATIONS } from './schema';
 
@@ -98,11 +99,11 @@ export class RoomStore {
   }
 
   getMeta(key: string): string | undefined {
-    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value;
+    return getMeta(this.sql, key);
   }
 
   setMeta(key: string, value: string): void {
-    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+    setMeta(this.sql, key, value);
   }
 
   getEvent(eventId: string): StoredEvent | undefined {
