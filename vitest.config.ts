@@ -31,6 +31,22 @@ const RATE_LIMIT_TEST = 'test/client/rate-limit.test.ts';
 /** The spec's test signing key (Appendix "Cryptographic test vectors"): seed, version 1. */
 const TEST_SIGNING_KEY = 'ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0';
 
+/** A project of tests inside workerd (the homeserver worker, its Durable Objects) with `bindings` added to the common ones. */
+function workersProject(name: string, files: { include: string[]; exclude?: string[] }, bindings: Record<string, unknown>) {
+  return {
+    plugins: [
+      cloudflareTest({
+        main: './workers/homeserver/index.ts',
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: { SERVER_NAME: 'test.local', PUBLIC_BASEURL: 'https://matrix.test.local', SIGNING_KEY: TEST_SIGNING_KEY, REGISTRATION: 'open', ...bindings },
+        },
+      }),
+    ],
+    test: { name, ...files },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -41,57 +57,20 @@ export default defineConfig({
           environment: 'node',
         },
       },
-      {
-        plugins: [
-          cloudflareTest({
-            main: './workers/homeserver/index.ts',
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                SERVER_NAME: 'test.local',
-                PUBLIC_BASEURL: 'https://matrix.test.local',
-                SIGNING_KEY: TEST_SIGNING_KEY,
-                STATE_RES_VECTORS: vector('state_resolution_v2.json'),
-                REGISTRATION: 'open',
-                CLIENT_AUTH_SPEC: clientAuthSpec(),
-              },
-            },
-          }),
-        ],
-        test: {
-          name: 'workers',
-          include: ['test/workers/**/*.test.ts', 'test/durable-objects/**/*.test.ts', 'test/client/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, RATE_LIMIT_TEST],
-        },
-      },
-      {
-        // The rate-limit test alone, with rates low enough to reach in a test; the 'workers'
-        // project keeps the generous defaults, which no other test comes near.
-        plugins: [
-          cloudflareTest({
-            main: './workers/homeserver/index.ts',
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                SERVER_NAME: 'test.local',
-                PUBLIC_BASEURL: 'https://matrix.test.local',
-                SIGNING_KEY: TEST_SIGNING_KEY,
-                REGISTRATION: 'open',
-                RC_MESSAGE_PER_SECOND: '0.2',
-                RC_MESSAGE_BURST_COUNT: '3',
-                RC_LOGIN_FAILED_PER_SECOND: '0.1',
-                RC_LOGIN_FAILED_BURST_COUNT: '2',
-                RC_REGISTRATION_PER_SECOND: '0.01',
-                RC_REGISTRATION_BURST_COUNT: '3',
-              },
-            },
-          }),
-        ],
-        test: {
-          name: 'workers-rate-limit',
-          include: [RATE_LIMIT_TEST],
-        },
-      },
+      workersProject('workers', { include: ['test/workers/**/*.test.ts', 'test/durable-objects/**/*.test.ts', 'test/client/**/*.test.ts'], exclude: [...configDefaults.exclude, RATE_LIMIT_TEST] }, {
+        STATE_RES_VECTORS: vector('state_resolution_v2.json'),
+        CLIENT_AUTH_SPEC: clientAuthSpec(),
+      }),
+      // The rate-limit test alone, with rates low enough to reach in a test; the 'workers'
+      // project keeps the generous defaults, which no other test comes near.
+      workersProject('workers-rate-limit', { include: [RATE_LIMIT_TEST] }, {
+        RC_MESSAGE_PER_SECOND: '0.2',
+        RC_MESSAGE_BURST_COUNT: '3',
+        RC_LOGIN_FAILED_PER_SECOND: '0.1',
+        RC_LOGIN_FAILED_BURST_COUNT: '2',
+        RC_REGISTRATION_PER_SECOND: '0.01',
+        RC_REGISTRATION_BURST_COUNT: '3',
+      }),
       {
         test: {
           name: 'e2e',

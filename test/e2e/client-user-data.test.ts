@@ -5,12 +5,11 @@
  * its operation and status.
  */
 import { describe, expect, it } from 'vitest';
-import { specClient, useInstance } from './spec-client';
+import { localId, specClient, useInstance } from './spec-client';
 
 const instance = useInstance();
 const { request, register } = specClient(instance);
-/** Names on this instance's server (`npm start`: `localhost:$PORT`; a bare `localhost` is another server). */
-const local = (sigil: string, name: string) => `${sigil}${name}:localhost:${instance().port}`;
+const local = (sigil: string, name: string) => localId(instance, sigil, name);
 
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;

@@ -9,23 +9,22 @@ import { decodeBase64 } from '../../core/base64';
 import { isJsonObject, type JsonObject } from '../../core/canonical-json';
 import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
 import { verifyJsonSignature } from '../../core/crypto/signing';
-import { startFakeServer, type FakeServer } from './federation-harness';
-import { startInstance, type Instance } from './instance';
+import { startWithFakeServer, type FakeServer } from './federation-harness';
+import type { Instance } from './instance';
 import { responseValidator } from './openapi';
 
 const HS = 'hs1.test';
 let fake: FakeServer;
 let hs: Instance;
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  fake = await startFakeServer({ serverName: 'fake.test' });
-  hs = await startInstance({ SERVER_NAME: HS, FEDERATION_HOSTS: JSON.stringify({ [fake.serverName]: fake.url }) });
-  fake.trust(HS, hs.base);
+  ({ fake, hs, stop } = await startWithFakeServer(HS, 'fake.test'));
 });
 
 afterAll(async () => {
-  await hs?.stop();
-  await fake?.stop();
+  await stop?.();
 });
 
 async function register(username: string): Promise<string> {

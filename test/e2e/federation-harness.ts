@@ -14,6 +14,7 @@ import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
 import { signEvent, signJson, signingInput } from '../../core/crypto/signing';
 import { formatXMatrix, parseXMatrix, receivedSigningObject, requestSigningObject } from '../../core/federation/x-matrix';
 import type { RoomVersionRules } from '../../core/room-versions';
+import { startInstance, type Instance } from './instance';
 
 const ed = createNobleEd25519();
 
@@ -163,6 +164,24 @@ export async function startFakeServer(opts: { serverName?: string } = {}): Promi
         server.closeAllConnections();
         server.close(() => resolve());
       });
+    },
+  };
+}
+
+/**
+ * An instance named `instanceName` whose `FEDERATION_HOSTS` points `fakeName` at a new fake
+ * server, which trusts the instance's key server: the set-up of most federation e2e files.
+ */
+export async function startWithFakeServer(instanceName: string, fakeName = 'fake.test'): Promise<{ fake: FakeServer; hs: Instance; stop: () => Promise<void> }> {
+  const fake = await startFakeServer({ serverName: fakeName });
+  const hs = await startInstance({ SERVER_NAME: instanceName, FEDERATION_HOSTS: JSON.stringify({ [fakeName]: fake.url }) });
+  fake.trust(instanceName, hs.base);
+  return {
+    fake,
+    hs,
+    stop: async () => {
+      await hs.stop();
+      await fake.stop();
     },
   };
 }

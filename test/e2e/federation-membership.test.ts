@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../core/canonical-json';
 import { computeEventId } from '../../core/events/hashes';
 import { getRoomVersionRules } from '../../core/room-versions';
-import { startFakeServer, type FakeServer } from './federation-harness';
-import { startInstance, type Instance } from './instance';
+import { startWithFakeServer, type FakeServer } from './federation-harness';
+import type { Instance } from './instance';
 import { responseValidator } from './openapi';
 import { specClient } from './spec-client';
 
@@ -21,15 +21,14 @@ let fake: FakeServer;
 let hs: Instance | undefined;
 const client = specClient(() => hs!);
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  fake = await startFakeServer({ serverName: REMOTE });
-  hs = await startInstance({ SERVER_NAME: HS, FEDERATION_HOSTS: JSON.stringify({ [REMOTE]: fake.url }) });
-  fake.trust(HS, hs.base);
+  ({ fake, hs, stop } = await startWithFakeServer(HS, REMOTE));
 });
 
 afterAll(async () => {
-  await hs?.stop();
-  await fake?.stop();
+  await stop?.();
 });
 
 /** A signed federation request whose answer must have `status` and match the spec's schema for it. */

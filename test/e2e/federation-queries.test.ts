@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../core/base64';
 import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
 import { signJson } from '../../core/crypto/signing';
-import { startFakeServer, type FakeServer } from './federation-harness';
-import { startInstance, type Instance } from './instance';
+import { startWithFakeServer, type FakeServer } from './federation-harness';
+import type { Instance } from './instance';
 import { responseValidator } from './openapi';
 import { specClient } from './spec-client';
 
@@ -18,15 +18,14 @@ const HS = 'hs1.test';
 let fake: FakeServer;
 let hs: Instance;
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  fake = await startFakeServer({ serverName: 'fake.test' });
-  hs = await startInstance({ SERVER_NAME: HS, FEDERATION_HOSTS: JSON.stringify({ [fake.serverName]: fake.url }) });
-  fake.trust(HS, hs.base);
+  ({ fake, hs, stop } = await startWithFakeServer(HS, 'fake.test'));
 });
 
 afterAll(async () => {
-  await hs?.stop();
-  await fake?.stop();
+  await stop?.();
 });
 
 const { request, register } = specClient(() => hs);

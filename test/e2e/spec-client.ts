@@ -23,6 +23,12 @@ export function useInstance(): () => Instance {
   };
 }
 
+/**
+ * An ID on the instance's own server, `localhost:$PORT` under `npm start` (a bare `localhost`
+ * is another server): `localId(instance, '#', 'room')`.
+ */
+export const localId = (instance: () => Instance, sigil: string, name: string) => `${sigil}${name}:localhost:${instance().port}`;
+
 export interface SpecRequest {
   /** The concrete path when `template` has parameters. */
   path?: string;
