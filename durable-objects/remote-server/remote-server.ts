@@ -9,8 +9,10 @@
  *   only when the destination answers 200. A failure (network error, any other status) keeps
  *   it and retries the same ID and body after a backoff (1 s doubling to an hour) from the
  *   alarm, so a restart resumes where it stopped and the destination can drop a repeat.
- * - While a transaction is being sent, the alarm is set as a watchdog: should the object stop
- *   mid-request, the alarm resends it.
+ * - While a transaction is being sent, the alarm is a heartbeat watchdog: it is set WATCHDOG_MS
+ *   ahead, and when it fires while this object is still sending it is only set again. An object
+ *   that stopped mid-request (a restart) has no send running, so the alarm resends within
+ *   WATCHDOG_MS instead of waiting out the request timeout.
  * - Per-PDU errors in a 200 answer are logged, not retried (the destination decided). EDUs
  *   queued more than EDU_MAX_AGE_MS ago are dropped unsent (spec: EDUs are ephemeral); PDUs
  *   never are.
@@ -23,8 +25,8 @@ import type { EnqueueInput, QueueState, RemoteServerRpc } from './api';
 import { backoffDelay, EDU_MAX_AGE_MS, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, nextTransactionId, pduErrors, pduQueueKey, planTransaction } from './batch';
 import { RemoteServerStore, type PendingTransaction } from './store';
 
-/** Longer than a request may take (federation-client.ts: 60 s), so it fires only if the object stopped. */
-const WATCHDOG_MS = 120_000;
+/** How soon a send cut short by a restart is resumed; a live send only re-arms it. */
+const WATCHDOG_MS = 10_000;
 
 const DESTINATION = 'destination';
 const LAST_TXN_ID = 'last_txn_id';
@@ -90,6 +92,8 @@ export class RemoteServer extends DurableObject<HomeserverBindings> implements R
 
   /** Retries after a backoff, and the watchdog of a send the object did not finish. */
   override async alarm(): Promise<void> {
+    // A send in this object is still awaiting its answer (up to the request timeout): keep watching.
+    if (this.sending) return this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
     await this.run();
   }
 
