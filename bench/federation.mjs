@@ -315,6 +315,7 @@ async function bigJoin(emit, ts, ed, resident, { call, fresh }, alice, profile) 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const os = await import('node:os');
   process.env.WRANGLER_SEND_METRICS ??= 'false';
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
   const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'} ×${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   await federationBenchmarks((o) => console.log(JSON.stringify({ ...o, machine })));
 }
