@@ -71,6 +71,23 @@ export function checkAgainstAuthEvents(view: RoomView, event: JsonObject, thirdP
   });
 }
 
+/** The auth event types the rules read for `event` (spec "Auth events selection"). */
+type AuthTypes = ReturnType<typeof authTypes>;
+
+/** The IDs of the events of `types` in `state`, plus the create event (what a check against `state` reads). */
+function authStateIds(view: RoomView, types: AuthTypes, state: StateMap): string[] {
+  const ids: string[] = [];
+  for (const [type, key] of types) {
+    const id = state.get(stateKey(type, key));
+    if (id !== undefined && !ids.includes(id)) ids.push(id);
+  }
+  return withCreate(view, ids);
+}
+
+function checkAgainstIds(view: RoomView, event: JsonObject, ids: string[], thirdParty: ThirdPartyVerified, scope: AuthScope): AuthVerdict {
+  return authCheck(view.core, { rules: view.rules, scope, event, auth_state: known(view, ids), third_party_verified: thirdParty });
+}
+
 /** Check `event` against a room state (state before it, or current state for soft-fail). */
 export function checkAgainstState(
   view: RoomView,
@@ -79,18 +96,39 @@ export function checkAgainstState(
   thirdParty: ThirdPartyVerified = {},
   scope: AuthScope = 'state_dependent',
 ): AuthVerdict {
-  const ids: string[] = [];
-  for (const [type, key] of authTypes(view.core, { rules: view.rules, event })) {
-    const id = state.get(stateKey(type, key));
-    if (id !== undefined && !ids.includes(id)) ids.push(id);
-  }
-  return authCheck(view.core, {
-    rules: view.rules,
-    scope,
-    event,
-    auth_state: known(view, withCreate(view, ids)),
-    third_party_verified: thirdParty,
-  });
+  return checkAgainstIds(view, event, authStateIds(view, authTypes(view.core, { rules: view.rules, event }), state), thirdParty, scope);
+}
+
+const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((id) => b.includes(id));
+
+/**
+ * Steps 4–6 of "Checks performed on receipt of a PDU" (spec v1.16, Server-Server API): against
+ * the event's own auth events, against the state before it, and against the current state
+ * (failing only the last soft-fails it). The rules read nothing of a state but the events its
+ * auth selection picks, so a step whose selection is the same events as the step before it
+ * has that step's verdict and is not run again. That is the usual case — an event on the
+ * room's one forward extremity citing the state's own auth events — and saves two of the
+ * three calls into the rules.
+ */
+export function checkOnReceipt(
+  view: RoomView,
+  event: JsonObject,
+  before: StateMap,
+  current: StateMap,
+  thirdParty: ThirdPartyVerified = {},
+): { byAuthEvents: AuthVerdict; byStateBefore: AuthVerdict; byCurrent: AuthVerdict } {
+  const byAuthEvents = checkAgainstAuthEvents(view, event, thirdParty);
+  if (!byAuthEvents.allowed) return { byAuthEvents, byStateBefore: byAuthEvents, byCurrent: byAuthEvents };
+  const types = authTypes(view.core, { rules: view.rules, event });
+  const beforeIds = authStateIds(view, types, before);
+  // A passed step 4 read exactly its listed auth events (the rules reject any beyond the selection).
+  const byStateBefore = sameIds(beforeIds, withCreate(view, stringList(event.auth_events)))
+    ? byAuthEvents
+    : checkAgainstIds(view, event, beforeIds, thirdParty, 'state_dependent');
+  if (!byStateBefore.allowed) return { byAuthEvents, byStateBefore, byCurrent: byStateBefore };
+  const currentIds = current === before ? beforeIds : authStateIds(view, types, current);
+  const byCurrent = sameIds(currentIds, beforeIds) ? byStateBefore : checkAgainstIds(view, event, currentIds, thirdParty, 'state_dependent');
+  return { byAuthEvents, byStateBefore, byCurrent };
 }
 
 /** Every event reachable through `auth_events` from `start` (the auth chains), plus `start`. */

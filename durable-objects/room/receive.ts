@@ -12,7 +12,7 @@ import { getRoomVersionRules } from '../../core/room-versions';
 import type { ThirdPartyVerified } from '../../wasm/ops';
 import type { IngestResult } from './api';
 import { withEventId } from './builder';
-import { checkAgainstAuthEvents, checkAgainstState, resolve, stringList } from './checks';
+import { checkAgainstAuthEvents, checkOnReceipt, resolve, stringList } from './checks';
 import type { RoomDag } from './dag';
 import { stateKey } from './state';
 import type { EventStatus } from './store';
@@ -64,14 +64,11 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
     });
   }
 
-  // Step 4: against its own auth events.
-  const byAuthEvents = checkAgainstAuthEvents(view, event, thirdParty);
-  // Step 5: against the state before it (its prev events' states, resolved).
+  // Steps 4–6: against its own auth events, the state before it (its prev events' states,
+  // resolved) and the current state (failing only this soft-fails the event).
   const prevStates = dag.prevStates(prevEvents)!;
   const before = resolve(view, prevStates, thirdParty);
-  const byStateBefore = byAuthEvents.allowed ? checkAgainstState(view, event, before, thirdParty) : byAuthEvents;
-  // Step 6: against the current state; failing only this soft-fails the event.
-  const byCurrent = byStateBefore.allowed ? checkAgainstState(view, event, dag.current.state, thirdParty) : byStateBefore;
+  const { byStateBefore, byCurrent } = checkOnReceipt(view, event, before, dag.current.state, thirdParty);
   const status: EventStatus = !byStateBefore.allowed ? 'rejected' : !byCurrent.allowed ? 'soft_failed' : 'accepted';
   const reason = byCurrent.allowed ? undefined : byCurrent.message;
 
