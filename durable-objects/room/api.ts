@@ -25,9 +25,16 @@ export interface CreateRoomInput {
   origin_server_ts?: number;
 }
 
+/**
+ * The client endpoint a transaction ID came with. Spec "Transaction identifiers": the scope of
+ * a transaction ID is one device and one endpoint, so `/send/…/x` and `/redact/…/x` are two
+ * transactions.
+ */
+export type TxnEndpoint = 'send' | 'redact';
+
 export interface SendInput extends EventTemplate {
   /** Client transaction ID (spec: idempotent per access token's device). */
-  txn?: { device_id: string; txn_id: string };
+  txn?: { device_id: string; txn_id: string; endpoint: TxnEndpoint };
   origin_server_ts?: number;
 }
 

@@ -118,7 +118,7 @@ export function writeLocal(dag: RoomDag, p: Planned): number {
   const ordering = dag.insert(p.event_id, p.pdu, 'accepted', null, group, p.prev_events);
   if (p.request.kind === 'send' && p.request.input.txn) {
     const { sender, txn } = p.request.input;
-    dag.store.insertTransaction(sender, txn.device_id, txn.txn_id, p.event_id);
+    dag.store.insertTransaction(sender, txn.device_id, txn.endpoint, txn.txn_id, p.event_id);
   }
   // Its prev events leave the extremities; with more than MAX_PREV_EVENTS forks some stay, and
   // the current state is then resolved over all of them (advanceExtremities).

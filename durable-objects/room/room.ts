@@ -350,7 +350,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     const txns = r.device_id ? this.store.transactionIds(r.user_id, r.device_id, events.filter((e) => e.sender === r.user_id).map((e) => e.event_id)) : new Map<string, string>();
     const withTxn = (e: StoredEvent): EventRecord => {
       const t = txns.get(e.event_id);
-      return t === undefined ? this.record(e) : { ...this.record(e), transaction_id: t.replace(/^m\.redact\//, '') };
+      return t === undefined ? this.record(e) : { ...this.record(e), transaction_id: t };
     };
     return {
       events: events.map(withTxn), limited: slice.limited, prev_batch: slice.prev_batch, state: state.map(this.record), ...ephemeral, ...(summary ? { summary } : {}),
@@ -649,10 +649,10 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     try {
       for (const job of jobs) {
         const send = job.kind === 'send' && job.input.txn ? { sender: job.input.sender, txn: job.input.txn } : undefined;
-        const txnKey = send && JSON.stringify([send.sender, send.txn.device_id, send.txn.txn_id]);
+        const txnKey = send && JSON.stringify([send.sender, send.txn.device_id, send.txn.endpoint, send.txn.txn_id]);
         if (send && txnKey) {
           // Spec: a retried transaction ID returns the original event, and sends nothing new.
-          const existing = this.store.getTransaction(send.sender, send.txn.device_id, send.txn.txn_id);
+          const existing = this.store.getTransaction(send.sender, send.txn.device_id, send.txn.endpoint, send.txn.txn_id);
           if (existing) {
             results.set(job, { ok: true, event_id: existing, stream_ordering: this.store.getEvent(existing)?.stream_ordering ?? 0 });
             continue;

@@ -121,4 +121,11 @@ export const MIGRATIONS: readonly string[] = [
     destinations TEXT NOT NULL
   );
   `,
+  `
+  -- Transaction keys name their endpoint ('send:' or 'redact:', then the client's ID; see
+  -- store.ts). Redactions were stored as 'm.redact/' + ID, sends as the bare ID.
+  UPDATE transactions SET txn_id = CASE
+    WHEN substr(txn_id, 1, 9) = 'm.redact/' THEN 'redact:' || substr(txn_id, 10)
+    ELSE 'send:' || txn_id END;
+  `,
 ];

@@ -3,6 +3,7 @@
  * storage; callers group writes inside `ctx.storage.transactionSync`.
  */
 import type { JsonObject } from '../../core/canonical-json';
+import type { TxnEndpoint } from './api';
 import { getMeta, setMeta } from '../shared/meta';
 import { applyMigrations } from '../shared/migrations';
 import { MIGRATIONS } from './schema';
@@ -257,26 +258,26 @@ export class RoomStore {
     return best?.event_id;
   }
 
-  getTransaction(userId: string, deviceId: string, txnId: string): string | undefined {
+  getTransaction(userId: string, deviceId: string, endpoint: TxnEndpoint, txnId: string): string | undefined {
     return this.sql
-      .exec<{ event_id: string }>('SELECT event_id FROM transactions WHERE user_id = ? AND device_id = ? AND txn_id = ?', userId, deviceId, txnId)
+      .exec<{ event_id: string }>('SELECT event_id FROM transactions WHERE user_id = ? AND device_id = ? AND txn_id = ?', userId, deviceId, txnKey(endpoint, txnId))
       .toArray()[0]?.event_id;
   }
 
-  /** The transaction IDs `deviceId` of `userId` sent any of `eventIds` with. */
+  /** The transaction IDs (as the client gave them) `deviceId` of `userId` sent any of `eventIds` with. */
   transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Map<string, string> {
     const out = new Map<string, string>();
     for (const part of chunks(eventIds, MAX_PARAMS - 2)) {
       const marks = part.map(() => '?').join(',');
       for (const row of this.sql.exec<{ event_id: string; txn_id: string }>(
         `SELECT event_id, txn_id FROM transactions WHERE user_id = ? AND device_id = ? AND event_id IN (${marks})`, userId, deviceId, ...part,
-      )) out.set(row.event_id, row.txn_id);
+      )) out.set(row.event_id, row.txn_id.slice(row.txn_id.indexOf(':') + 1));
     }
     return out;
   }
 
-  insertTransaction(userId: string, deviceId: string, txnId: string, eventId: string): void {
-    this.sql.exec('INSERT INTO transactions (user_id, device_id, txn_id, event_id) VALUES (?, ?, ?, ?)', userId, deviceId, txnId, eventId);
+  insertTransaction(userId: string, deviceId: string, endpoint: TxnEndpoint, txnId: string, eventId: string): void {
+    this.sql.exec('INSERT INTO transactions (user_id, device_id, txn_id, event_id) VALUES (?, ?, ?, ?)', userId, deviceId, txnKey(endpoint, txnId), eventId);
   }
 
   addPendingRedaction(targetEventId: string, redactionEventId: string): void {
@@ -552,4 +553,9 @@ export interface ThreadRow extends Record<string, SqlStorageValue> {
   latest_event_id: string;
   /** 1 if the user sent the root or a child. */
   participated: number;
+}
+
+/** A stored transaction key: the endpoint, then the client's ID (an endpoint name has no ':'). */
+function txnKey(endpoint: TxnEndpoint, txnId: string): string {
+  return `${endpoint}:${txnId}`;
 }

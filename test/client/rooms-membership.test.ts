@@ -103,6 +103,23 @@ describe('sending', () => {
     expect(red).toMatchObject({ type: 'm.room.redaction', content: { reason: 'oops', redacts: eventId } });
   });
 
+  it('a transaction ID is scoped to its endpoint: /send and /redact with the same ID are two events', async () => {
+    const a = await registerUser();
+    const roomId = await createRoom(a);
+    const target = await sendMessage(a, roomId, 'to be redacted');
+    // Spec "Transaction identifiers": one device, one endpoint. Once a send's ID ("m.redact/x")
+    // collided with the redaction of ID "x".
+    const sent = await ok<{ event_id: string }>('PUT', `${r(roomId)}/send/m.room.message/${enc('m.redact/x')}`, a.access_token, { msgtype: 'm.text', body: 'plain' });
+    const redaction = await ok<{ event_id: string }>('PUT', `${r(roomId)}/redact/${enc(target)}/x`, a.access_token, {});
+    const sentX = await ok<{ event_id: string }>('PUT', `${r(roomId)}/send/m.room.message/x`, a.access_token, { msgtype: 'm.text', body: 'another' });
+    expect(new Set([sent.event_id, redaction.event_id, sentX.event_id]).size).toBe(3);
+    expect((await ok<ClientEvent>('GET', `${r(roomId)}/event/${enc(redaction.event_id)}`, a.access_token)).type).toBe('m.room.redaction');
+    expect((await ok<ClientEvent>('GET', `${r(roomId)}/event/${enc(target)}`, a.access_token)).content).toEqual({});
+    // Each retried on its own endpoint gives its own event back.
+    expect((await ok<{ event_id: string }>('PUT', `${r(roomId)}/redact/${enc(target)}/x`, a.access_token, {})).event_id).toBe(redaction.event_id);
+    expect((await ok<{ event_id: string }>('PUT', `${r(roomId)}/send/m.room.message/x`, a.access_token, { msgtype: 'm.text', body: 'another' })).event_id).toBe(sentX.event_id);
+  });
+
   it('a non-member may not read; a world_readable room is readable by anyone', async () => {
     const a = await registerUser();
     const c = await registerUser();

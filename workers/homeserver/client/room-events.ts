@@ -19,9 +19,6 @@ import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
 import { requireHistoryReader, roomOf, sendEvent } from './room-access';
 
-/** Redactions share the device's transaction table with sends, under their own prefix. */
-const REDACT_TXN_PREFIX = 'm.redact/';
-
 export const roomEvents = new Hono<HomeserverEnv>()
   .put('/v3/rooms/:roomId/send/:eventType/:txnId', requireAccessToken({ rateLimit: 'message' }), async (c) => {
     const { userId, deviceId } = c.var.auth;
@@ -30,7 +27,7 @@ export const roomEvents = new Hono<HomeserverEnv>()
       type: c.req.param('eventType'),
       sender: userId,
       content,
-      txn: { device_id: deviceId, txn_id: c.req.param('txnId') },
+      txn: { device_id: deviceId, txn_id: c.req.param('txnId'), endpoint: 'send' },
     });
     return c.json({ event_id: eventId });
   })
@@ -43,7 +40,7 @@ export const roomEvents = new Hono<HomeserverEnv>()
       sender: userId,
       content: reason === undefined ? {} : { reason },
       redacts: c.req.param('eventId'),
-      txn: { device_id: deviceId, txn_id: `${REDACT_TXN_PREFIX}${c.req.param('txnId')}` },
+      txn: { device_id: deviceId, txn_id: c.req.param('txnId'), endpoint: 'redact' },
     });
     return c.json({ event_id: eventId });
   })
