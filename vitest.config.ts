@@ -43,7 +43,9 @@ function workersProject(name: string, files: { include: string[]; exclude?: stri
         },
       }),
     ],
-    test: { name, ...files },
+    // A file's first requests start workerd and its objects; on a busy 2-core machine that alone
+    // has taken 4 s, so the default 5 s would fail tests that are merely first in line.
+    test: { name, testTimeout: 20_000, hookTimeout: 30_000, ...files },
   };
 }
 
