@@ -23,7 +23,7 @@ describe('Room DAG', () => {
           type: 'm.room.message',
           sender: i % 2 ? bob : user('alice'),
           content: { msgtype: 'm.text', body: `message ${i}` },
-          txn: { device_id: 'DEV', txn_id: `t${i}` },
+          txn: { device_id: 'DEV', txn_id: `t${i}`, endpoint: 'send' },
         }),
       ),
     );
@@ -62,14 +62,14 @@ describe('Room DAG', () => {
 
   it('a retried transaction returns the same event and stores nothing new', async () => {
     const { room } = await newRoom();
-    const input = { type: 'm.room.message', sender: user('alice'), content: { body: 'once' }, txn: { device_id: 'D1', txn_id: 'abc' } };
+    const input = { type: 'm.room.message', sender: user('alice'), content: { body: 'once' }, txn: { device_id: 'D1', txn_id: 'abc', endpoint: 'send' as const } };
     const [a, b] = await Promise.all([room.performSend(input), room.performSend(input)]);
     const c = await room.performSend(input);
     expect(a.ok && b.ok && c.ok).toBe(true);
     if (!a.ok || !b.ok || !c.ok) return;
     expect(b.event_id).toBe(a.event_id);
     expect(c.event_id).toBe(a.event_id);
-    const other = await room.performSend({ ...input, txn: { device_id: 'D2', txn_id: 'abc' } });
+    const other = await room.performSend({ ...input, txn: { device_id: 'D2', txn_id: 'abc', endpoint: 'send' as const } });
     expect(other.ok && other.event_id).not.toBe(a.event_id);
     const count = (await room.getEventsAfter(0, 100)).filter((e) => (e.pdu.content as JsonObject).body === 'once').length;
     expect(count).toBe(2);
