@@ -98,6 +98,8 @@ export interface StreamPositions {
   rooms: number;
   /** The account-data stream (every account-data write). */
   account_data: number;
+  /** The device stream (to-device messages and device-list changes; to-device.ts, device-lists.ts). */
+  device: number;
 }
 
 /** Spec (`PUT /profile/{userId}/{keyName}`): "the total profile MUST be under 64 KiB". */
@@ -172,10 +174,12 @@ export interface UserApi {
   /** Both stream positions now. */
   getStreamPositions(): Promise<StreamPositions>;
   /**
-   * Resolve with both positions once either stream is beyond `since`, or after `timeoutMs`,
-   * whichever is first (the /sync long-poll). Room notifications and account-data writes wake it.
+   * Resolve with the positions once any stream is beyond `since`, or after `timeoutMs`,
+   * whichever is first (the /sync long-poll). Room notifications, account-data writes and the
+   * device stream wake it. With `deviceId`, the device stream counts only with news for that
+   * device (a device-list change, or a to-device message for it), not another device's messages.
    */
-  waitForActivity(since: StreamPositions, timeoutMs: number): Promise<StreamPositions>;
+  waitForActivity(since: StreamPositions, timeoutMs: number, deviceId?: string): Promise<StreamPositions>;
 
   /** Store a filter (already validated by the caller); returns its ID. */
   performCreateFilter(filter: JsonObject): Promise<UserResult<{ filter_id: string }>>;
@@ -314,4 +318,49 @@ export interface UserApi {
   performRemoteMembership(m: RemoteMembership): Promise<UserResult>;
   /** The recorded remote memberships of those of `roomIds` that have one. */
   getRemoteMemberships(roomIds: string[]): Promise<RemoteMembership[]>;
+}
+
+// ---- the device stream (to-device.ts, device-lists.ts) ---------------------------------------
+
+/** A send-to-device event as /sync delivers it (spec "Send-to-Device messaging", "Extensions to /sync"). */
+export interface ToDeviceEvent {
+  sender: string;
+  type: string;
+  content: JsonObject;
+}
+
+/** A to-device message for some of a user's devices, from a local client or a remote server. */
+export interface ToDeviceInput {
+  sender: string;
+  type: string;
+  /** Unique per sender: a second message with the same (sender, message_id) is a retry. */
+  message_id: string;
+  /** Device ID (or `'*'`, every device the user has now) → the message content. */
+  messages: Record<string, JsonObject>;
+}
+
+/** One device's share of a /sync: its to-device events and how far they reach. */
+export interface ToDeviceBatch {
+  events: ToDeviceEvent[];
+  /**
+   * The device-stream position the sync token may carry: `upTo`, or the last event's when more
+   * remain (so the next sync, from there, gets the rest).
+   */
+  position: number;
+}
+
+export interface UserApi {
+  /** Queue a to-device message for this user's devices (`'*'` = every device), idempotent per (sender, message_id). */
+  performEnqueueToDevice(input: ToDeviceInput): Promise<void>;
+  /** These users' device lists or cross-signing keys changed: /sync device_lists.changed and keys/changes report them. */
+  performDeviceListChanged(userIds: string[]): Promise<void>;
+  /** Users whose device lists changed in (from, to] of the device stream (keys/changes). */
+  getDeviceListChanges(from: number, to: number): Promise<string[]>;
+  /**
+   * The to-device part of a /sync of `deviceId` from the device-stream position `since` to
+   * `upTo`: the device's messages at or below `since` are acknowledged and deleted (spec: the
+   * client acknowledges by passing `next_batch` as `since`), and those in (since, upTo] are
+   * returned, at most `limit`.
+   */
+  performSyncToDevice(deviceId: string, since: number, upTo: number, limit: number): Promise<ToDeviceBatch>;
 }

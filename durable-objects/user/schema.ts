@@ -119,4 +119,40 @@ export const MIGRATIONS: readonly string[] = [
     invite_state TEXT NOT NULL
   );
   `,
+  `
+  -- The device stream (see to-device.ts, device-lists.ts): one counter for to-device messages
+  -- and device-list changes, the third part of the /sync token. Its own row, because the rows it
+  -- numbers are deleted (delivered messages) or moved (a user's newest change), and the
+  -- position must never go back.
+  CREATE TABLE device_stream (id INTEGER PRIMARY KEY CHECK (id = 1), pos INTEGER NOT NULL);
+  INSERT INTO device_stream (id, pos) VALUES (1, 0);
+
+  -- Send-to-device messages waiting for one of this user's devices (spec "Send-to-Device
+  -- messaging"), at their device-stream position; deleted once a /sync of that device passes
+  -- a since at or beyond it (the client's acknowledgement), or with the device.
+  CREATE TABLE to_device_inbox (
+    pos INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL
+  );
+  CREATE INDEX to_device_inbox_by_device ON to_device_inbox(device_id, pos);
+
+  -- The (sender, message_id) of every to-device message received lately, so a retry (a client
+  -- retrying its txn, a server retrying its transaction) delivers nothing twice. Kept for a
+  -- while after the message itself is delivered and deleted; see to-device.ts.
+  CREATE TABLE to_device_received (
+    sender TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    received_ts INTEGER NOT NULL,
+    PRIMARY KEY (sender, message_id)
+  );
+  CREATE INDEX to_device_received_by_ts ON to_device_received(received_ts);
+
+  -- Users whose device lists (or cross-signing keys) changed, one row per user at the position
+  -- of its latest change: the changes in (a, b] are the rows with a < pos <= b, as for account data.
+  CREATE TABLE device_list_changes (user_id TEXT PRIMARY KEY, pos INTEGER NOT NULL);
+  CREATE INDEX device_list_changes_by_pos ON device_list_changes(pos);
+  `,
 ];

@@ -6,7 +6,7 @@ import type { JsonObject, JsonValue } from '../../core/canonical-json';
 import { applyMigrations } from '../shared/migrations';
 import { MIGRATIONS } from './schema';
 import type { AccountDataEntry, Device, PresenceState, PresenceStatus, SyncRoom } from './api';
-import type { RemoteMembership, StrippedStateEvent } from './api';
+import type { RemoteMembership, StrippedStateEvent, ToDeviceEvent } from './api';
 
 export interface AccountRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -131,18 +131,24 @@ export class UserStore {
     }
   }
 
-  /** Delete a device and every token of it. */
+  /** Delete a device, every token of it and its to-device inbox. */
   deleteDevice(deviceId: string): void {
     this.tokens.clear();
     this.sql.exec('DELETE FROM access_tokens WHERE device_id = ?', deviceId);
+    this.sql.exec('DELETE FROM to_device_inbox WHERE device_id = ?', deviceId);
     this.sql.exec('DELETE FROM devices WHERE device_id = ?', deviceId);
   }
 
-  /** Delete every device and token, except those of `keepDeviceId` when given. */
+  /** Delete every device, token and to-device inbox, except those of `keepDeviceId` when given. */
   deleteDevicesExcept(keepDeviceId: string | null): void {
     this.tokens.clear();
     this.sql.exec('DELETE FROM access_tokens WHERE device_id IS NOT ?', keepDeviceId);
+    this.sql.exec('DELETE FROM to_device_inbox WHERE device_id IS NOT ?', keepDeviceId);
     this.sql.exec('DELETE FROM devices WHERE device_id IS NOT ?', keepDeviceId);
+  }
+
+  deviceIds(): string[] {
+    return this.sql.exec<{ device_id: string }>('SELECT device_id FROM devices ORDER BY device_id').toArray().map((r) => r.device_id);
   }
 
   insertToken(tokenHash: string, deviceId: string, now: number): void {
@@ -421,6 +427,76 @@ export class UserStore {
       )
       .toArray()
       .map((r) => ({ room_id: r.room_id === '' ? null : r.room_id, type: r.type, content: JSON.parse(r.content) as JsonObject }));
+  }
+
+  // ---- the device stream (to-device.ts, device-lists.ts) --------------------------------------
+
+  deviceStreamPosition(): number {
+    return this.sql.exec<{ pos: number }>('SELECT pos FROM device_stream WHERE id = 1').one().pos;
+  }
+
+  /** Take the next device-stream position. */
+  nextDeviceStreamPosition(): number {
+    return this.sql.exec<{ pos: number }>('UPDATE device_stream SET pos = pos + 1 WHERE id = 1 RETURNING pos').one().pos;
+  }
+
+  /** Record (sender, message_id) as received at `now`; false when it already was. */
+  markToDeviceReceived(sender: string, messageId: string, now: number): boolean {
+    return this.sql.exec('INSERT INTO to_device_received (sender, message_id, received_ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', sender, messageId, now)
+      .rowsWritten > 0;
+  }
+
+  deleteToDeviceReceivedBefore(ts: number): void {
+    this.sql.exec('DELETE FROM to_device_received WHERE received_ts < ?', ts);
+  }
+
+  insertToDevice(pos: number, deviceId: string, event: ToDeviceEvent): void {
+    this.sql.exec(
+      'INSERT INTO to_device_inbox (pos, device_id, sender, type, content) VALUES (?, ?, ?, ?, ?)',
+      pos, deviceId, event.sender, event.type, JSON.stringify(event.content),
+    );
+  }
+
+  /** Delete the device's messages at or below `pos` (acknowledged). */
+  deleteToDeviceUpTo(deviceId: string, pos: number): void {
+    this.sql.exec('DELETE FROM to_device_inbox WHERE device_id = ? AND pos <= ?', deviceId, pos);
+  }
+
+  /** The device's messages in (after, upTo], oldest first, at most `limit`, with their positions. */
+  toDeviceMessages(deviceId: string, after: number, upTo: number, limit: number): { pos: number; event: ToDeviceEvent }[] {
+    return this.sql
+      .exec<{ pos: number; sender: string; type: string; content: string }>(
+        'SELECT pos, sender, type, content FROM to_device_inbox WHERE device_id = ? AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?',
+        deviceId, after, upTo, limit,
+      )
+      .toArray()
+      .map((r) => ({ pos: r.pos, event: { sender: r.sender, type: r.type, content: JSON.parse(r.content) as JsonObject } }));
+  }
+
+  /** Move each user's device-list change row to `pos`. */
+  setDeviceListChanged(userIds: readonly string[], pos: number): void {
+    for (const userId of userIds) {
+      this.sql.exec('INSERT INTO device_list_changes (user_id, pos) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET pos = excluded.pos', userId, pos);
+    }
+  }
+
+  /** Users whose latest device-list change is in (after, upTo]. */
+  deviceListChanges(after: number, upTo: number): string[] {
+    return this.sql
+      .exec<{ user_id: string }>('SELECT user_id FROM device_list_changes WHERE pos > ? AND pos <= ? ORDER BY pos, user_id', after, upTo)
+      .toArray()
+      .map((r) => r.user_id);
+  }
+
+  /** Whether anything for `deviceId` is on the device stream beyond `after`: a device-list change or a message of its own. */
+  hasDeviceStreamNews(deviceId: string, after: number): boolean {
+    return this.sql
+      .exec<{ news: number }>(
+        `SELECT EXISTS (SELECT 1 FROM device_list_changes WHERE pos > ?)
+           OR EXISTS (SELECT 1 FROM to_device_inbox WHERE device_id = ? AND pos > ?) AS news`,
+        after, deviceId, after,
+      )
+      .one().news === 1;
   }
 
   // ---- presence -----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 /**
  * One Durable Object per local user: the account (password hash, creation, deactivation), its
  * devices, the SHA-256 hashes of its access tokens, its user-interactive auth sessions, its
- * profile, stored filters, and account data with its stream (the second /sync stream).
+ * profile, stored filters, account data with its stream (the second /sync stream), and the
+ * device stream of to-device messages and device-list changes (the third; to-device.ts,
+ * device-lists.ts).
  * Because every operation on one user runs in this one object, registration of a user ID is
  * race-free without any global table.
  *
@@ -17,8 +19,9 @@ import {
   MAX_PROFILE_BYTES,
   type AccountDataEntry, type AccountStatus, type ChangePasswordInput, type Device, type ForgetRoomInput, type LoginInput, type NewLogin, type RegisterInput,
   type RoomNotification, type StreamPositions, type SyncRoom, type UiaSession, type UserApi, type UserFailure, type UserResult,
-  type PresenceState, type PresenceStatus,
+  type PresenceState, type PresenceStatus, type ToDeviceBatch, type ToDeviceInput,
 } from './api';
+import { deviceListChanged } from './device-lists';
 import { UserPresence } from './presence';
 import { UserStore } from './store';
 import type { PushRuleUpdate } from '../../core/push/ruleset';
@@ -27,6 +30,7 @@ import { updatePushRules } from './push-rules';
 import { UserRateLimits } from './rate-limits';
 import type { RemoteMembership } from './api';
 import { recordRemoteMembership } from './remote-invites';
+import { enqueueToDevice, syncToDevice } from './to-device';
 
 /** `last_seen_*` is written at most this often per device. */
 const LAST_SEEN_INTERVAL_MS = 60_000;
@@ -47,7 +51,7 @@ function newDeviceId(): string {
 export class User extends DurableObject<HomeserverBindings> implements UserApi {
   private readonly store: UserStore;
   private ready: boolean;
-  /** Long-polls waiting for activity; woken by `notifyRoom` and account-data writes. */
+  /** Long-polls waiting for activity; woken by `notifyRoom`, account-data writes and the device stream. */
   private readonly waiters = new Set<() => void>();
   /** Token buckets of the user's rate-limited actions (rate-limits.ts), in memory. */
   private readonly rateLimits = new UserRateLimits(this.env);
@@ -345,14 +349,17 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
   }
 
   private positions(): StreamPositions {
-    return this.ready ? { rooms: this.store.roomStreamPosition(), account_data: this.store.accountDataPosition() } : { rooms: 0, account_data: 0 };
+    if (!this.ready) return { rooms: 0, account_data: 0, device: 0 };
+    return { rooms: this.store.roomStreamPosition(), account_data: this.store.accountDataPosition(), device: this.store.deviceStreamPosition() };
   }
 
-  async waitForActivity(since: StreamPositions, timeoutMs: number): Promise<StreamPositions> {
+  async waitForActivity(since: StreamPositions, timeoutMs: number, deviceId?: string): Promise<StreamPositions> {
     return this.waitUntil(
       () => {
         const now = this.positions();
-        return now.rooms > since.rooms || now.account_data > since.account_data;
+        if (now.rooms > since.rooms || now.account_data > since.account_data) return true;
+        if (now.device <= since.device) return false;
+        return deviceId === undefined || this.store.hasDeviceStreamNews(deviceId, since.device);
       },
       timeoutMs,
       () => this.positions(),
@@ -361,6 +368,28 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
 
   async getSyncRooms(since: number, upTo: number, all: boolean): Promise<SyncRoom[]> {
     return this.ready ? this.store.syncRooms(since, upTo, all) : [];
+  }
+
+  // ---- RPC: the device stream (to-device.ts, device-lists.ts) --------------------------------
+
+  async performEnqueueToDevice(input: ToDeviceInput): Promise<void> {
+    // Anyone may send to any user ID; one with no account keeps no database.
+    if (!this.activeAccount()) return;
+    if (this.transaction(() => enqueueToDevice(this.store, input, Date.now()))) this.wakeWaiters();
+  }
+
+  async performDeviceListChanged(userIds: string[]): Promise<void> {
+    if (!this.activeAccount()) return;
+    if (this.transaction(() => deviceListChanged(this.store, userIds))) this.wakeWaiters();
+  }
+
+  async getDeviceListChanges(from: number, to: number): Promise<string[]> {
+    return this.ready ? this.store.deviceListChanges(from, to) : [];
+  }
+
+  async performSyncToDevice(deviceId: string, since: number, upTo: number, limit: number): Promise<ToDeviceBatch> {
+    if (!this.activeAccount()) return { events: [], position: upTo };
+    return this.transaction(() => syncToDevice(this.store, deviceId, since, upTo, limit));
   }
 
   // ---- RPC: filters -------------------------------------------------------------------------

@@ -85,7 +85,7 @@ describe('user data over HTTP, schema-checked', () => {
     // /sync with the stored filter: account data filtered by type, a timeline of at most 2.
     const S = `${C}/sync`;
     const initial = await request('GET', S, { path: `${S}?filter=${filterId}`, token: A, expect: 200 });
-    expect(initial.next_batch).toMatch(/^s\d+_\d+$/);
+    expect(initial.next_batch).toMatch(/^s\d+_\d+_\d+$/);
     expect(initial.account_data.events).toEqual([{ type: 'org.example.settings', content: { theme: 'dark' } }]);
     const room = initial.rooms.join[roomId];
     expect(room.timeline.events.length).toBeLessThanOrEqual(2);

@@ -200,7 +200,7 @@ describe('this server\'s directory and spaces over federation', { timeout: 60_00
 });
 
 describe('users, keys and OpenID over federation', { timeout: 60_000 }, () => {
-  it('lists no devices (none has keys before E2EE), and answers key queries and claims with empty maps', async () => {
+  it('a user without uploaded keys: no devices listed (a listed device carries its keys), empty key maps (federation-keys.test.ts has users with keys)', async () => {
     const alice = await register(unique('dev'));
     const devices = await federation('GET', '/_matrix/federation/v1/user/devices/{userId}', `/_matrix/federation/v1/user/devices/${enc(alice.user_id)}`, 200);
     expect(devices).toEqual({ user_id: alice.user_id, stream_id: 0, devices: [] });

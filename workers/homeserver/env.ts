@@ -14,6 +14,10 @@ export interface HomeserverBindings extends HomeserverVars {
   REMOTE_SERVER: DurableObjectNamespace;
   /** The event → room index of rooms shared with other servers, sharded by event ID; reach it through `eventIndexApi()`. */
   EVENT_INDEX: DurableObjectNamespace;
+  /** One UserKeys object per local user (their end-to-end encryption keys); reach it through `userKeysApi()`. */
+  USER_KEYS: DurableObjectNamespace;
+  /** One KeyBackup object per local user (their server-side key backups); reach it through `keyBackupApi()`. */
+  KEY_BACKUP: DurableObjectNamespace;
 }
 
 export interface HomeserverEnv {

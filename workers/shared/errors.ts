@@ -29,7 +29,9 @@ export type Errcode =
   | 'M_PROFILE_TOO_LARGE'
   | 'M_KEY_TOO_LARGE'
   | 'M_ROOM_IN_USE'
-  | 'M_BAD_ALIAS';
+  | 'M_BAD_ALIAS'
+  | 'M_WRONG_ROOM_KEYS_VERSION'
+  | 'M_INVALID_SIGNATURE';
 
 export class MatrixError extends Error {
   override readonly name = 'MatrixError';

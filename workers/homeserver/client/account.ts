@@ -11,6 +11,7 @@ import { Hono } from 'hono';
 import { userApi } from '../../../durable-objects/user/api';
 import { requireAccessToken } from '../../shared/auth';
 import { optionalBoolean, readJsonBody, requiredString } from '../../shared/body';
+import { forgetDeviceKeys } from '../../shared/device-lists';
 import { matrixErrorOf } from '../../shared/errors';
 import { hashPassword } from '../../shared/password';
 import type { HomeserverEnv } from '../env';
@@ -35,6 +36,7 @@ export const account = new Hono<HomeserverEnv>()
       keep_device_id: deviceId,
     });
     if (!result.ok) throw matrixErrorOf(result);
+    if (logoutDevices) await forgetDeviceKeys(c.env, userId, { except: [deviceId] });
     return c.json({});
   })
 
@@ -45,6 +47,8 @@ export const account = new Hono<HomeserverEnv>()
     await passwordAuth(body, user, userId, c.var.config.serverName, 'POST /account/deactivate');
     const result = await user.performDeactivate(Date.now());
     if (!result.ok) throw matrixErrorOf(result);
+    // Every device is gone, and their keys with them.
+    await forgetDeviceKeys(c.env, userId, { except: [] });
     // A deactivated user is no longer found in the user directory (as in Synapse).
     await unindexUser(c.env, userId);
     // No identity server bindings are ever made, so there is nothing to unbind.

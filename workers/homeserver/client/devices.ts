@@ -5,12 +5,13 @@
  * https://spec.matrix.org/v1.16/client-server-api/#device-management
  *
  * Deleting devices needs user-interactive auth (`m.login.password`); deleting a device also
- * revokes its access tokens.
+ * revokes its access tokens and forgets its end-to-end encryption keys.
  */
 import { Hono } from 'hono';
 import { userApi } from '../../../durable-objects/user/api';
 import { requireAccessToken } from '../../shared/auth';
 import { optionalString, readJsonBody, requiredStringArray } from '../../shared/body';
+import { forgetDeviceKeys } from '../../shared/device-lists';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { passwordAuth } from './uia';
@@ -49,6 +50,7 @@ export const devices = new Hono<HomeserverEnv>()
     await passwordAuth(body, user, userId, c.var.config.serverName, `DELETE /devices/${deviceId}`);
     const result = await user.performDeleteDevice(deviceId);
     if (!result.ok) throw matrixErrorOf(result);
+    await forgetDeviceKeys(c.env, userId, { only: [deviceId] });
     return c.json({});
   })
 
@@ -60,5 +62,6 @@ export const devices = new Hono<HomeserverEnv>()
     await passwordAuth(body, user, userId, c.var.config.serverName, 'POST /delete_devices');
     const result = await user.performDeleteDevices(deviceIds);
     if (!result.ok) throw matrixErrorOf(result);
+    await forgetDeviceKeys(c.env, userId, { only: deviceIds });
     return c.json({});
   });

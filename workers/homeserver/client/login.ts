@@ -10,6 +10,7 @@ import { userApi } from '../../../durable-objects/user/api';
 import { hashAccessToken, mintAccessToken } from '../../shared/access-token';
 import { noAuth, requireAccessToken } from '../../shared/auth';
 import { optionalString, readJsonBody, requiredString } from '../../shared/body';
+import { forgetDeviceKeys } from '../../shared/device-lists';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import type { HomeserverEnv } from '../env';
 import { identifiedUser } from './user-identifier';
@@ -38,16 +39,18 @@ export const login = new Hono<HomeserverEnv>()
     return c.json({ user_id: result.user_id, access_token: accessToken, device_id: result.device_id });
   })
 
-  // Spec: the access token is invalidated and the device it belonged to is deleted.
+  // Spec: the access token is invalidated and the device it belonged to is deleted (with its keys).
   .post('/v3/logout', requireAccessToken(), async (c) => {
     const { userId, deviceId } = c.var.auth;
     const result = await userApi(c.env.USER, userId).performLogout(deviceId);
     if (!result.ok) throw matrixErrorOf(result);
+    await forgetDeviceKeys(c.env, userId, { only: [deviceId] });
     return c.json({});
   })
 
   .post('/v3/logout/all', requireAccessToken(), async (c) => {
     const result = await userApi(c.env.USER, c.var.auth.userId).performLogoutAll();
     if (!result.ok) throw matrixErrorOf(result);
+    await forgetDeviceKeys(c.env, c.var.auth.userId, { except: [] });
     return c.json({});
   });

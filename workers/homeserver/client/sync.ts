@@ -2,19 +2,34 @@
  * `GET /_matrix/client/v3/sync` (spec v1.16, Client-Server API "Syncing"):
  * https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync
  *
- * The token `s<rooms>_<accountData>` holds one position per stream of the user's object
- * (durable-objects/user). The room stream records, for every notification a room sent the
- * user, the room's stream position: a sync from rooms position a to b asks each room that
- * changed for its events between the positions the user had seen at a and at b, so
+ * The token `s<rooms>_<accountData>_<device>` (sync-token.ts) holds one position per stream of
+ * the user's object (durable-objects/user). The room stream records, for every notification a
+ * room sent the user, the room's stream position: a sync from rooms position a to b asks each
+ * room that changed for its events between the positions the user had seen at a and at b, so
  * consecutive syncs cover consecutive ranges with no gap and no repeat; a timeline cut short
  * by the limit says `limited` and gives `prev_batch` for /messages. The account-data stream
  * numbers every account-data write; a sync from a to b returns each (room, type) written in
- * (a, b] once, with its latest content. The older form `s<rooms>` is still accepted (as
- * account-data position 0: all account data once more). Long-polls wait in the user's object
- * and are woken by the next room notification or account-data write (no polling).
+ * (a, b] once, with its latest content. The older forms `s<rooms>_<accountData>` and `s<rooms>`
+ * are still accepted (missing positions count as 0: all account data once more, every pending
+ * to-device message and device-list change). Long-polls wait in the user's object and are woken
+ * by the next room notification, account-data write, or device-stream news for the syncing
+ * device (no polling).
  *
- * Ephemeral events (`m.typing`, `m.receipt`) ride on the room stream, so the token needs no
- * third part. Each Room object numbers its typing and receipt changes with its own ephemeral
+ * End-to-end encryption (spec "Send-to-Device messaging" and "End-to-End Encryption",
+ * "Extensions to /sync"): the device stream numbers to-device messages (queued per recipient
+ * device) and device-list changes (per user). `to_device.events` are the syncing device's
+ * messages in (since, upTo] of that stream, at most `MAX_TO_DEVICE_PER_SYNC`; when more remain,
+ * the token's device position is the last one delivered, so the next sync starts there and
+ * returns at once with the rest. A sync deletes the device's messages at or below its `since`
+ * (the spec's acknowledgement), so repeating a sync with the same `since` returns them again
+ * (durable-objects/user/to-device.ts). `device_lists.changed` are the users whose device lists
+ * changed in the same range (durable-objects/user/device-lists.ts), on incremental syncs only;
+ * `device_lists.left` stays empty (no tracking of users who stopped sharing an encrypted room).
+ * `device_one_time_keys_count` and `device_unused_fallback_key_types` come from the user's key
+ * object (durable-objects/user-keys) for the syncing device, on every sync.
+ *
+ * Ephemeral events (`m.typing`, `m.receipt`) ride on the room stream (no token part of their
+ * own). Each Room object numbers its typing and receipt changes with its own ephemeral
  * position (durable-objects/room/ephemeral.ts) and tells its local joined members through the
  * same outbox as events; every notification carries the room's current ephemeral position and
  * the user's object records it in its room stream next to the event position. A sync from a to
@@ -51,12 +66,13 @@
  * `state` only the member events of the timeline's senders, the user's own and the heroes'
  * (see durable-objects/room/members.ts for what counts as redundant); joined rooms carry a
  * `summary` (`m.heroes`, `m.joined_member_count`, `m.invited_member_count`) on every sync.
- * To-device and device lists, `event_fields` and `event_format` come with their own increments.
+ * `event_fields` and `event_format` come with their own increments.
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
 import { roomApi, type EventRecord, type SyncRoomResponse, type TimelineFilter } from '../../../durable-objects/room/api';
 import { matchesFilter } from '../../../durable-objects/room/timeline';
+import { userKeysApi } from '../../../durable-objects/user-keys/api';
 import { userApi, type AccountDataEntry, type PresenceState, type PresenceStatus, type StreamPositions, type SyncRoom } from '../../../durable-objects/user/api';
 import { requireAccessToken } from '../../shared/auth';
 import { MatrixError } from '../../shared/errors';
@@ -64,6 +80,7 @@ import type { HomeserverEnv } from '../env';
 import { toClientEvent } from './client-event';
 import { eventFilterOf, loadFilter } from './filters';
 import { streamToken } from './messages';
+import { requireSyncToken, syncToken } from './sync-token';
 import { withPushRules } from './push-rules';
 import { isPresenceState, presenceEvent } from './presence';
 
@@ -73,18 +90,15 @@ const MAX_TIMELINE_LIMIT = 100;
 const MAX_TIMEOUT_MS = 60_000;
 /** Room objects asked at once (Workers allow six simultaneous subrequests per request). */
 const ROOM_CONCURRENCY = 6;
+/** To-device messages per sync at most (Synapse's limit); the rest come with the next syncs. */
+export const MAX_TO_DEVICE_PER_SYNC = 100;
 
 const invalid = (message: string) => new MatrixError(400, 'M_INVALID_PARAM', message);
 
-/** `s<rooms>_<accountData>`, or the older `s<rooms>` (account data from the start). */
+/** The `since` token (sync-token.ts); absent or empty: an initial sync. */
 function parseSince(raw: string | undefined): StreamPositions | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const m = /^s(\d{1,15})(?:_(\d{1,15}))?$/.exec(raw);
-  if (!m) throw invalid('Invalid "since" token.');
-  return { rooms: Number(m[1]), account_data: Number(m[2] ?? 0) };
+  return raw === undefined || raw === '' ? undefined : requireSyncToken(raw, 'since');
 }
-
-const syncToken = (p: StreamPositions) => `s${p.rooms}_${p.account_data}`;
 
 function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return 0;
@@ -223,12 +237,20 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   const rawFilter = c.req.query('filter');
   const filter = syncFilterOf(rawFilter === undefined || rawFilter === '' ? undefined : await loadFilter(c.env.USER, userId, rawFilter));
 
-  const upTo = !initial && timeout > 0 ? await user.waitForActivity(since, timeout) : await user.getStreamPositions();
-  const from: StreamPositions = since ?? { rooms: 0, account_data: 0 };
-  const [allRooms, accountData, ownPresence] = await Promise.all([
+  const deviceId = c.var.auth.deviceId;
+  const upTo = !initial && timeout > 0 ? await user.waitForActivity(since, timeout, deviceId) : await user.getStreamPositions();
+  const from: StreamPositions = since ?? { rooms: 0, account_data: 0, device: 0 };
+  // The device's to-device messages first: when more remain than one sync carries, the token's
+  // device position stops at the last one delivered, and the device-list changes stop there too.
+  const toDevice = user.performSyncToDevice(deviceId, from.device, upTo.device, MAX_TO_DEVICE_PER_SYNC);
+  const [allRooms, accountData, ownPresence, toDeviceBatch, deviceLists, keyCounts] = await Promise.all([
     user.getSyncRooms(from.rooms, upTo.rooms, initial || fullState),
     user.getAccountDataChanges(from.account_data, upTo.account_data),
     user.getPresenceChange(from.rooms, upTo.rooms),
+    toDevice,
+    // Spec: device-list changes "since the previous sync response"; an initial sync has none.
+    initial ? [] : toDevice.then((batch) => user.getDeviceListChanges(from.device, batch.position)),
+    userKeysApi(c.env.USER_KEYS, userId).getOneTimeKeyCounts(deviceId),
     presenceSet,
   ]);
   const rooms: SyncRoom[] = allRooms.filter(
@@ -308,13 +330,14 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   }
 
   return c.json({
-    next_batch: syncToken(upTo),
+    next_batch: syncToken({ ...upTo, device: toDeviceBatch.position }),
     rooms: { join, invite, leave, knock },
     // `m.push_rules` is the merged ruleset, there from the first sync on (push-rules.ts).
     account_data: { events: accountDataEvents(withPushRules(userId, accountData.filter((e) => e.room_id === null), initial), filter.accountData) },
     presence: { events: presenceEvents([ownPresence, ...parts.flatMap((p) => p?.presence ?? [])], filter, Date.now()) },
-    to_device: { events: [] },
-    device_lists: { changed: [], left: [] },
-    device_one_time_keys_count: {},
+    to_device: { events: toDeviceBatch.events },
+    device_lists: { changed: deviceLists, left: [] },
+    device_one_time_keys_count: keyCounts.one_time_key_counts,
+    device_unused_fallback_key_types: keyCounts.unused_fallback_key_types,
   });
 });

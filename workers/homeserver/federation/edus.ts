@@ -12,12 +12,15 @@
  * - `m.presence`: accepted and ignored for now. Storing it needs the rooms the remote user
  *   shares with us (each room keeps its members' presence), and this server has no index of a
  *   remote user's rooms yet.
- * - `m.device_list_update`, `m.signing_key_update`, `m.direct_to_device`: accepted and ignored
- *   until end-to-end encryption over federation is built.
+ * - `m.direct_to_device` ("Send-to-device messaging"): into local recipients' to-device inboxes
+ *   (edus-to-device.ts).
+ * - `m.device_list_update`, `m.signing_key_update`: accepted and ignored until this server
+ *   knows which rooms a remote user shares with us.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../core/canonical-json';
 import { isValidRoomId } from '../../../core/ids';
 import { roomApi } from '../../../durable-objects/room/api';
+import { receiveDirectToDevice } from './edus-to-device';
 import type { HomeserverBindings } from '../env';
 
 const REMOTE_TYPING_TIMEOUT_MS = 60_000;
@@ -42,6 +45,7 @@ export async function receiveEdus(env: HomeserverBindings, origin: string, edus:
     try {
       if (edu.edu_type === 'm.typing') await receiveTyping(env, edu.content, ofOrigin, roomAllows);
       else if (edu.edu_type === 'm.receipt') await receiveReceipts(env, edu.content, ofOrigin, roomAllows);
+      else if (edu.edu_type === 'm.direct_to_device') await receiveDirectToDevice(env, edu.content, ofOrigin);
     } catch (e) {
       console.warn(`federation/send: an ${edu.edu_type} EDU from ${origin} failed: ${(e as Error).message}`);
     }

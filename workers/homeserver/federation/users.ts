@@ -7,23 +7,25 @@
  * - "Third-party invites": `PUT /_matrix/federation/v1/3pid/onbind` (from identity servers,
  *   unauthenticated) and `PUT /_matrix/federation/v1/exchange_third_party_invite/{roomId}`.
  *
- * No device keys exist yet (end-to-end encryption is its own issue): device lists are empty (a
- * listed device must carry its keys), key queries and claims answer empty maps for this
- * server's users, and `stream_id`
- * is 0 — there is no device-list stream, and no `m.device_list_update` EDU is ever sent for a
- * remote server to compare it with.
+ * Keys come from the users' UserKeys objects (durable-objects/user-keys), read as for the
+ * client `keys/query` (workers/homeserver/client/keys.ts) but without device display names,
+ * which stay private as with Synapse's default (`allow_device_name_lookup_over_federation:
+ * false`): they often name people and places. `stream_id` is the user's device-list stream
+ * position, the one `m.device_list_update` EDUs carry (workers/shared/device-lists.ts).
  */
 import { Hono } from 'hono';
 import { isJsonObject, type JsonObject } from '../../../core/canonical-json';
 import { isValidRoomId, isValidUserId } from '../../../core/ids';
 import { roomApi } from '../../../durable-objects/room/api';
 import { userApi } from '../../../durable-objects/user/api';
+import { userKeysApi } from '../../../durable-objects/user-keys/api';
 import { hashAccessToken } from '../../shared/access-token';
 import { noAuth } from '../../shared/auth';
 import { optionalString, readJsonBody, requiredString } from '../../shared/body';
 import type { HomeserverConfig } from '../../shared/config';
 import { MatrixError, matrixErrorOf } from '../../shared/errors';
 import { federationRequest, federationSender } from '../../shared/federation-client';
+import { claimMaps, deviceIdLists, localUserKeys } from '../client/keys';
 import { userIdOfOpenIdToken } from '../client/openid';
 import type { HomeserverBindings, HomeserverEnv } from '../env';
 import { requireServerAuth } from './auth';
@@ -33,17 +35,37 @@ const isLocalUser = (userId: string, serverName: string) => isValidUserId(userId
 
 const badJson = (message: string) => new MatrixError(400, 'M_BAD_JSON', message);
 
-/** `body[key]`, which must be an object keyed by user IDs. */
-function userMap(body: JsonObject, key: string): JsonObject {
-  const v = body[key];
-  if (!isJsonObject(v)) throw badJson(`"${key}" must be an object keyed by user ID.`);
-  return v;
+/** `user/keys/query` for this server's users of `requested` (user → device IDs; others are left out). */
+async function queryLocalKeys(env: HomeserverBindings, requested: Map<string, string[]>, serverName: string): Promise<JsonObject> {
+  const deviceKeys: JsonObject = {};
+  const masterKeys: JsonObject = {};
+  const selfSigningKeys: JsonObject = {};
+  await Promise.all(
+    [...requested].map(async ([userId, deviceIds]) => {
+      if (!isLocalUser(userId, serverName)) return;
+      const k = await localUserKeys(env, userId, deviceIds, { displayNames: false, userSigning: false });
+      deviceKeys[userId] = k.device_keys;
+      if (k.master_key) masterKeys[userId] = k.master_key;
+      if (k.self_signing_key) selfSigningKeys[userId] = k.self_signing_key;
+    }),
+  );
+  return {
+    device_keys: deviceKeys,
+    ...(Object.keys(masterKeys).length > 0 ? { master_keys: masterKeys } : {}),
+    ...(Object.keys(selfSigningKeys).length > 0 ? { self_signing_keys: selfSigningKeys } : {}),
+  };
 }
 
-/** An empty map for each of this server's users in `requested` (until E2EE, they have no keys). */
-function emptyKeysOfLocalUsers(requested: JsonObject, serverName: string): JsonObject {
+/** `user/keys/claim` for this server's users of `requested` (user → device → algorithm; others are left out). */
+async function claimLocalKeys(env: HomeserverBindings, requested: Map<string, Record<string, string>>, serverName: string): Promise<JsonObject> {
   const out: JsonObject = {};
-  for (const userId of Object.keys(requested)) if (isLocalUser(userId, serverName)) out[userId] = {};
+  await Promise.all(
+    [...requested].map(async ([userId, devices]) => {
+      if (!isLocalUser(userId, serverName)) return;
+      const claims = Object.entries(devices).map(([device_id, algorithm]) => ({ device_id, algorithm }));
+      out[userId] = await userKeysApi(env.USER_KEYS, userId).performClaim(claims);
+    }),
+  );
   return out;
 }
 
@@ -146,20 +168,25 @@ export const federationUsers = new Hono<HomeserverEnv>()
     // Synapse: 400 "User is not hosted on this homeserver".
     if (!isLocalUser(userId, c.var.config.serverName)) throw new MatrixError(400, 'M_INVALID_PARAM', 'User is not hosted on this homeserver.');
     // Spec: each listed device has `keys` (its signed `DeviceKeys`), so only devices that uploaded
-    // keys can be listed (Synapse lists those too) — none can yet, until end-to-end encryption.
-    // Display names, once listed, stay private as with Synapse's default
-    // (`allow_device_name_lookup_over_federation: false`): they often name people and places.
-    return c.json({ user_id: userId, stream_id: 0, devices: [] });
+    // keys are listed (as Synapse).
+    const k = await localUserKeys(c.env, userId, [], { displayNames: false, userSigning: false });
+    return c.json({
+      user_id: userId,
+      stream_id: k.stream_id,
+      devices: Object.entries(k.device_keys).map(([device_id, keys]) => ({ device_id, keys })),
+      ...(k.master_key ? { master_key: k.master_key } : {}),
+      ...(k.self_signing_key ? { self_signing_key: k.self_signing_key } : {}),
+    });
   })
 
   .post('/v1/user/keys/query', requireServerAuth(), async (c) => {
-    const requested = userMap(await readJsonBody(c), 'device_keys');
-    return c.json({ device_keys: emptyKeysOfLocalUsers(requested, c.var.config.serverName) });
+    const requested = deviceIdLists(await readJsonBody(c));
+    return c.json(await queryLocalKeys(c.env, requested, c.var.config.serverName));
   })
 
   .post('/v1/user/keys/claim', requireServerAuth(), async (c) => {
-    const requested = userMap(await readJsonBody(c), 'one_time_keys');
-    return c.json({ one_time_keys: emptyKeysOfLocalUsers(requested, c.var.config.serverName) });
+    const requested = claimMaps(await readJsonBody(c));
+    return c.json({ one_time_keys: await claimLocalKeys(c.env, requested, c.var.config.serverName) });
   })
 
   // Spec: no request authentication; the OpenID token in the query is checked.
