@@ -33,15 +33,37 @@ export interface QueueState {
   };
 }
 
+/** A change of one of the server's users' membership in a room here, as the room reports it. */
+export interface MembershipChange {
+  user_id: string;
+  /** Joined in the room's current state now (false: left, kicked or banned). */
+  joined: boolean;
+}
+
+/**
+ * The index of the rooms here in which each user of this server is joined (the rooms' current
+ * state): inbound EDUs about a remote user (spec Server-Server API "Presence", "Device
+ * Management") reach the rooms and local members the user shares. Rooms report each change
+ * through their outbox after the commit (durable-objects/room/remote-members.ts); a repeated
+ * report is harmless.
+ */
+export interface RemoteMembershipIndex {
+  performRecordMembership(userId: string, roomId: string, joined: boolean): Promise<void>;
+  /** Several changes of one room at once (a room joined over federation reports all its members). */
+  performRecordMemberships(roomId: string, changes: MembershipChange[]): Promise<void>;
+  /** The rooms here in which `userId` is joined. */
+  getJoinedRoomsOf(userId: string): Promise<string[]>;
+}
+
 /** The object's RPC methods; `remoteServerApi()` binds the destination. */
-export interface RemoteServerRpc {
+export interface RemoteServerRpc extends RemoteMembershipIndex {
   performEnqueue(destination: string, input: EnqueueInput): Promise<{ queued_pdus: number; queued_edus: number }>;
   /** Try the transaction in flight now with a fresh backoff (the destination is reachable again). */
   performWake(destination: string): Promise<void>;
   getQueueState(): Promise<QueueState>;
 }
 
-export interface RemoteServerApi {
+export interface RemoteServerApi extends RemoteMembershipIndex {
   /** Queue PDUs (in order; one already queued is not queued again) and EDUs, and start sending. */
   performEnqueue(input: EnqueueInput): Promise<{ queued_pdus: number; queued_edus: number }>;
   /**
@@ -62,5 +84,8 @@ export function remoteServerApi(namespace: DurableObjectNamespace, destination: 
     performEnqueue: (input) => stub.performEnqueue(destination, input),
     performWake: () => stub.performWake(destination),
     getQueueState: () => stub.getQueueState(),
+    performRecordMembership: (userId, roomId, joined) => stub.performRecordMembership(userId, roomId, joined),
+    performRecordMemberships: (roomId, changes) => stub.performRecordMemberships(roomId, changes),
+    getJoinedRoomsOf: (userId) => stub.getJoinedRoomsOf(userId),
   };
 }

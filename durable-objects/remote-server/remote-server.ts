@@ -16,12 +16,15 @@
  * - Per-PDU errors in a 200 answer are logged, not retried (the destination decided). EDUs
  *   queued more than EDU_MAX_AGE_MS ago are dropped unsent (spec: EDUs are ephemeral); PDUs
  *   never are.
+ *
+ * It also keeps the index of the rooms here in which the server's users are joined (api.ts
+ * `RemoteMembershipIndex`), for the EDUs that server sends about them.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { HomeserverBindings } from '../../workers/homeserver/env';
 import { homeserverConfig } from '../../workers/shared/config';
 import { federationRequest, federationSender, type FederationSender } from '../../workers/shared/federation-client';
-import type { EnqueueInput, QueueState, RemoteServerRpc } from './api';
+import type { EnqueueInput, MembershipChange, QueueState, RemoteServerRpc } from './api';
 import { backoffDelay, EDU_MAX_AGE_MS, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, nextTransactionId, pduErrors, pduQueueKey, planTransaction } from './batch';
 import { RemoteServerStore, type PendingTransaction } from './store';
 
@@ -88,6 +91,22 @@ export class RemoteServer extends DurableObject<HomeserverBindings> implements R
           }
         : {}),
     };
+  }
+
+  // ---- RPC: the rooms this server's users are joined to here (api.ts RemoteMembershipIndex) --
+
+  async performRecordMembership(userId: string, roomId: string, joined: boolean): Promise<void> {
+    return this.performRecordMemberships(roomId, [{ user_id: userId, joined }]);
+  }
+
+  async performRecordMemberships(roomId: string, changes: MembershipChange[]): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      for (const c of changes) this.store.recordMembership(c.user_id, roomId, c.joined);
+    });
+  }
+
+  async getJoinedRoomsOf(userId: string): Promise<string[]> {
+    return this.store.joinedRoomsOf(userId);
   }
 
   /** Retries after a backoff, and the watchdog of a send the object did not finish. */

@@ -37,4 +37,14 @@ export const MIGRATIONS: readonly string[] = [
     last_error TEXT
   );
   `,
+  `
+  -- The rooms here in which a user of this server is joined, as the rooms' current state says
+  -- (each Room object reports its changes after the commit: durable-objects/room/remote-members.ts).
+  -- Inbound EDUs about the user (presence, device lists) reach these rooms and their members.
+  CREATE TABLE joined_rooms (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, room_id)
+  );
+  `,
 ];

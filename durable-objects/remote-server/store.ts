@@ -1,6 +1,6 @@
 /**
  * The only file with SQL for the RemoteServer object: its queue of PDUs and EDUs for one
- * destination and the transaction in flight.
+ * destination, the transaction in flight, and the index of the rooms its users are joined to.
  */
 import type { JsonObject } from '../../core/canonical-json';
 import { getMeta, setMeta } from '../shared/meta';
@@ -99,5 +99,16 @@ export class RemoteServerStore {
   /** Retry at once with a fresh backoff (the destination is back). */
   resetBackoff(): void {
     this.sql.exec('UPDATE pending_transaction SET failures = 0, retry_at = NULL');
+  }
+
+  // ---- the rooms this server's users are joined to here (api.ts getJoinedRoomsOf) ------------
+
+  recordMembership(userId: string, roomId: string, joined: boolean): void {
+    if (joined) this.sql.exec('INSERT INTO joined_rooms (user_id, room_id) VALUES (?, ?) ON CONFLICT DO NOTHING', userId, roomId);
+    else this.sql.exec('DELETE FROM joined_rooms WHERE user_id = ? AND room_id = ?', userId, roomId);
+  }
+
+  joinedRoomsOf(userId: string): string[] {
+    return this.sql.exec<{ room_id: string }>('SELECT room_id FROM joined_rooms WHERE user_id = ? ORDER BY room_id', userId).toArray().map((r) => r.room_id);
   }
 }

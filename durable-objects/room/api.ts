@@ -45,6 +45,25 @@ export type IngestResult =
   | { event_id?: string; status: 'dropped'; reason: string }
   | { event_id: string; status: 'missing'; reason: string; missing: string[] };
 
+/**
+ * What fills a gap before a received PDU that "Retrieving missing events" could not close (spec
+ * Server-Server API "Retrieving events"; Synapse's /state_ids fallback): the state at the prev
+ * events this room lacks, as the origin gave it (durable-objects/room/missing-state.ts).
+ */
+export interface PrevStatesFill {
+  /**
+   * For each prev event of the PDU without state here: the IDs of the state before it (its
+   * `/state_ids` `pdu_ids`). The prev event itself is added when it is a state event.
+   */
+  state_before: Record<string, string[]>;
+  /**
+   * The events this room lacks among those states, their auth chains, the prev events and the
+   * PDU's auth events, as fetched (format and signatures checked by the caller). They are
+   * checked against their own auth events and stored as outliers.
+   */
+  events: JsonObject[];
+}
+
 export interface EventRecord {
   event_id: string;
   stream_ordering: number;
@@ -179,8 +198,8 @@ export interface RoomApi {
   /** Store a receipt (joined members only, on an accepted event of the room); older ones are ignored. */
   performReceipt(input: ReceiptCommand): Promise<RoomResult<object>>;
   /**
-   * A local member's object publishing their presence (durable-objects/user/presence.ts):
-   * recorded for joined members only; a copy no newer than the stored one (by `version`) is ignored.
+   * A local member's object publishing their presence (durable-objects/user/presence.ts), or a
+   * remote member's from an `m.presence` EDU: recorded for joined members only; a copy no newer than the stored one (by `version`) is ignored.
    */
   performPresence(input: PresenceStatus): Promise<RoomResult<object>>;
 }
@@ -190,7 +209,10 @@ export interface RoomApi {
   performSend(input: SendInput): Promise<SendResult>;
   /** Whether the room would accept `input` now (its auth rules and limits); nothing is sent. */
   queryMaySend(input: SendInput): Promise<RoomResult<object>>;
-  ingestPdu(pdu: JsonObject): Promise<IngestResult>;
+  /** A PDU from another server; `fill` gives the state at prev events this room lacks (see `PrevStatesFill`). */
+  ingestPdu(pdu: JsonObject, fill?: PrevStatesFill): Promise<IngestResult>;
+  /** Those of `eventIds` this room has not stored (neither in its DAG nor as outliers). */
+  getUnknownEventIds(eventIds: string[]): Promise<string[]>;
   getRoomInfo(): Promise<RoomInfo | undefined>;
   getEvent(eventId: string): Promise<EventRecord | undefined>;
   getEventsAfter(since: number, limit?: number): Promise<EventRecord[]>;
@@ -201,6 +223,8 @@ export interface RoomApi {
   getStateEvent(type: string, stateKey: string): Promise<EventRecord | undefined>;
   /** The current state's events, all or those of one type. */
   getCurrentStateEvents(type?: string): Promise<EventRecord[]>;
+  /** The local users joined in the current state (whom news about a member concerns). */
+  getLocalJoinedMembers(): Promise<string[]>;
   /** The user's current membership and the history visibility; undefined if the room is unknown. */
   queryMembership(userId: string): Promise<MembershipInfo | undefined>;
   /** `queryMembership`, and whether the user may see any of the room's history. */

@@ -46,6 +46,8 @@ export class RoomDag {
   createId: string | undefined;
   current: Current = { state: new Map(), group: null, extremities: [] };
   readonly planned = new Map<string, PlannedEvent>();
+  /** Told of each change of the current state, inside its write transaction (remote-members.ts). */
+  onStateChange: ((from: StateMap, to: StateMap) => void) | undefined;
   private readonly cache = new Map<string, EventInfo>();
 
   /** Local users whose membership is `join` in `localMembersOf`'s state. */
@@ -94,6 +96,7 @@ export class RoomDag {
   setSoleExtremity(eventId: string, prevEvents: readonly string[], state: StateMap, group: number | null): void {
     this.store.updateForwardExtremities([eventId], prevEvents);
     this.store.setMeta('current_state_group', String(group));
+    if (state !== this.current.state) this.onStateChange?.(this.current.state, state);
     this.current = { state, group, extremities: [eventId] };
   }
 
@@ -111,6 +114,7 @@ export class RoomDag {
     const state = resolve(this.view, this.prevStates(extremities)!);
     const currentGroup = this.groups.save(state, group);
     this.store.setMeta('current_state_group', String(currentGroup));
+    this.onStateChange?.(this.current.state, state);
     this.current = { state, group: currentGroup, extremities };
   }
 

@@ -1,7 +1,7 @@
 /**
  * @module The room's ephemeral data (spec v1.16, Client-Server API "Typing Notifications",
  * "Receipts" and "Presence"): who is typing, kept in memory only; the latest receipts; and the
- * latest presence of each local joined member, both persisted.
+ * latest presence of each joined member, both persisted.
  *
  * Every change takes the next position of the room's ephemeral stream (`serial`, persisted in
  * `meta`) and queues, in the same transaction, an outbox row for the local users who must hear
@@ -14,7 +14,8 @@
  *
  * Presence is not the room's: a member's object publishes each change of their presence to
  * every room they are joined to (durable-objects/user/presence.ts), with a `version` that grows
- * per user so a late or repeated copy never replaces a newer one. The room keeps the latest per
+ * per user so a late or repeated copy never replaces a newer one; a remote member's comes the
+ * same way from their server's `m.presence` EDUs (workers/homeserver/federation/edus-presence.ts). The room keeps the latest per
  * member so that a first sync (position 0) gets every joined member's presence (but `offline`,
  * which is what a client assumes of anyone it has not heard of) and an incremental one each
  * change once. /sync lifts presence out of the rooms into its top-level `presence`, keeping the
@@ -25,6 +26,7 @@ import type { RoomDag } from './dag';
 import type { PresenceStatus, PresenceState } from '../user/api';
 import type { Edu } from '../remote-server/api';
 import type { PresenceRow, ReceiptRow, RoomStore } from './store';
+import { stateKey } from './state';
 
 const SERIAL = 'ephemeral_serial';
 /** Set while the typing set is non-empty, so a restart knows members may see a stale one. */
@@ -162,8 +164,12 @@ export class RoomEphemeral {
     if (q.to <= q.from) return [];
     let rows = this.store.presenceBetween(q.from, q.to).filter((r) => r.user_id !== q.user_id);
     if (q.from === 0) {
-      const joined = new Set(this.dag.localJoinedMembers());
-      rows = rows.filter((r) => r.presence !== 'offline' && joined.has(r.user_id));
+      // Members of other servers too (their presence arrives by m.presence EDUs).
+      const joined = (userId: string) => {
+        const id = this.dag.current.state.get(stateKey('m.room.member', userId));
+        return id !== undefined && (this.dag.event(id)?.content as JsonObject | undefined)?.membership === 'join';
+      };
+      rows = rows.filter((r) => r.presence !== 'offline' && joined(r.user_id));
     }
     return rows.map(presenceStatus);
   }

@@ -88,8 +88,8 @@ export function sendJoinResponse(dag: RoomDag, before: StateMap): { state: JsonO
   return { state: pdusOf(dag, stateIds), auth_chain: pdusOf(dag, authChainIds(dag, stateIds)) };
 }
 
-/** One event of a send_join response, parsed. */
-interface ResponseEvent {
+/** One event of a send_join response (or of another server's answer), parsed. */
+export interface ResponseEvent {
   id: string;
   /** As stored: redacted when its content hash did not match (spec: checks on receipt, step 3). */
   pdu: JsonObject;
@@ -101,7 +101,7 @@ interface ResponseEvent {
  * Parse the response's events: malformed ones, and those of another room, are dropped (and so
  * never used); duplicates are merged.
  */
-function parseResponseEvents(rules: RoomVersionRules, roomId: string, events: readonly JsonObject[], out: Map<string, ResponseEvent>): string[] {
+export function parseResponseEvents(rules: RoomVersionRules, roomId: string, events: readonly JsonObject[], out: Map<string, ResponseEvent>): string[] {
   const ids: string[] = [];
   for (const raw of events) {
     let pdu: JsonObject;
@@ -243,25 +243,7 @@ export function joinFromResponse(dag: RoomDag, input: JoinFromResponseInput, tra
     return fail('M_BAD_JSON', "the create event's room version is not the room's");
   }
 
-  // Step 4 of the receipt checks for each event, in auth order, over the events checked so far.
-  const fresh = new Map([...events].filter(([id]) => !dag.eventInfo(id)));
-  const view: RoomView = {
-    ...dag.viewFor(rules),
-    event: (id) => {
-      const e = fresh.get(id);
-      return e ? withEventId(e.pdu, id) : dag.event(id);
-    },
-    status: (id) => (fresh.has(id) ? fresh.get(id)!.status : dag.eventInfo(id)?.status),
-    createEventId: () => create.id,
-  };
-  const { ordered, cyclic } = authOrder(fresh);
-  for (const e of cyclic) Object.assign(e, { status: 'rejected', rejection: 'its auth events form a cycle' });
-  for (const e of ordered) {
-    const missing = stringList(e.pdu.auth_events).filter((a) => view.status(a) === undefined);
-    const verdict = missing.length > 0 ? { allowed: false, message: `unknown auth events ${missing.join(', ')}` } : checkAgainstAuthEvents(view, withEventId(e.pdu, e.id));
-    e.status = verdict.allowed ? 'outlier' : 'rejected';
-    if (!verdict.allowed) e.rejection = verdict.message;
-  }
+  const { view, fresh } = checkOutliers(dag, rules, events, create.id);
   if (view.status(create.id) === 'rejected') return fail('M_BAD_JSON', 'the create event fails the auth rules');
 
   // The state before the join: the response's state events that passed.
@@ -285,24 +267,7 @@ export function joinFromResponse(dag: RoomDag, input: JoinFromResponseInput, tra
 
   return transaction(() => {
     if (!dag.rules) dag.setRoom(rules, input.room_id, create.id);
-    for (const e of [...ordered, ...cyclic]) {
-      dag.store.insertEvent({
-        event_id: e.id,
-        type: e.pdu.type as string,
-        state_key: typeof e.pdu.state_key === 'string' ? e.pdu.state_key : null,
-        sender: e.pdu.sender as string,
-        depth: e.pdu.depth as number,
-        origin_server_ts: e.pdu.origin_server_ts as number,
-        pdu: e.pdu,
-        status: e.status!,
-        rejection: e.rejection ?? null,
-        state_group: null,
-        // Outliers stay out of the DAG: their prev events are not ours to follow.
-        prev_events: [],
-        auth_events: stringList(e.pdu.auth_events),
-        outlier: true,
-      });
-    }
+    insertOutliers(dag, fresh);
     const beforeGroup = dag.groups.save(state, null);
     const after = new Map(state).set(stateKey('m.room.member', join.state_key as string), joinId);
     const group = dag.groups.save(after, beforeGroup);
@@ -315,4 +280,54 @@ export function joinFromResponse(dag: RoomDag, input: JoinFromResponseInput, tra
     dag.queueNotifications(join, ordering);
     return { ok: true as const, event_id: joinId, stream_ordering: ordering };
   });
+}
+
+/**
+ * Step 4 of the receipt checks (against its own auth events) for each of `events` this room
+ * does not have, in auth order, over the events checked so far: each gets status `outlier` or
+ * `rejected`. Returns those events and a view of the room that includes them, for the checks
+ * that follow before they are written (`insertOutliers`).
+ */
+export function checkOutliers(dag: RoomDag, rules: RoomVersionRules, events: ReadonlyMap<string, ResponseEvent>, createId: string): { view: RoomView; fresh: ResponseEvent[] } {
+  const fresh = new Map([...events].filter(([id]) => !dag.eventInfo(id)));
+  const view: RoomView = {
+    ...dag.viewFor(rules),
+    event: (id) => {
+      const e = fresh.get(id);
+      return e ? withEventId(e.pdu, id) : dag.event(id);
+    },
+    status: (id) => (fresh.has(id) ? fresh.get(id)!.status : dag.eventInfo(id)?.status),
+    createEventId: () => createId,
+  };
+  const { ordered, cyclic } = authOrder(fresh);
+  for (const e of cyclic) Object.assign(e, { status: 'rejected', rejection: 'its auth events form a cycle' });
+  for (const e of ordered) {
+    const missing = stringList(e.pdu.auth_events).filter((a) => view.status(a) === undefined);
+    const verdict = missing.length > 0 ? { allowed: false, message: `unknown auth events ${missing.join(', ')}` } : checkAgainstAuthEvents(view, withEventId(e.pdu, e.id));
+    e.status = verdict.allowed ? 'outlier' : 'rejected';
+    if (!verdict.allowed) e.rejection = verdict.message;
+  }
+  return { view, fresh: [...ordered, ...cyclic] };
+}
+
+/** Write events checked by `checkOutliers` (inside the write transaction). */
+export function insertOutliers(dag: RoomDag, events: readonly ResponseEvent[]): void {
+  for (const e of events) {
+    dag.store.insertEvent({
+      event_id: e.id,
+      type: e.pdu.type as string,
+      state_key: typeof e.pdu.state_key === 'string' ? e.pdu.state_key : null,
+      sender: e.pdu.sender as string,
+      depth: e.pdu.depth as number,
+      origin_server_ts: e.pdu.origin_server_ts as number,
+      pdu: e.pdu,
+      status: e.status!,
+      rejection: e.rejection ?? null,
+      state_group: null,
+      // Outliers stay out of the DAG: their prev events are not ours to follow.
+      prev_events: [],
+      auth_events: stringList(e.pdu.auth_events),
+      outlier: true,
+    });
+  }
 }

@@ -14,10 +14,16 @@ import type { IngestResult } from './api';
 import { withEventId } from './builder';
 import { checkAgainstAuthEvents, checkOnReceipt, resolve, stringList } from './checks';
 import type { RoomDag } from './dag';
-import { stateKey } from './state';
+import { stateKey, type StateMap } from './state';
 import type { EventStatus } from './store';
 
-export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: ThirdPartyVerified, transaction: <T>(fn: () => T) => T): IngestResult {
+/**
+ * `given`: the state after prev events this room lacks, as another server gave it (see
+ * missing-state.ts); with it the PDU is received on that state instead of being `missing`.
+ */
+export function receivePdu(
+  dag: RoomDag, received: JsonObject, thirdParty: ThirdPartyVerified, transaction: <T>(fn: () => T) => T, given?: ReadonlyMap<string, StateMap>,
+): IngestResult {
   const isCreate = received.type === 'm.room.create';
   const rules = dag.rules ?? (isCreate && isJsonObject(received.content) ? getRoomVersionRules(String(received.content.room_version ?? '1')) : undefined);
   if (!rules) return { status: 'dropped', reason: dag.rules || isCreate ? 'unknown room version' : 'the room has no create event here yet' };
@@ -43,7 +49,7 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
   // An outlier (federation-join.ts) has no state here, so as a prev event it counts as missing.
   const missing = [
     ...stringList(pdu.auth_events).filter((id) => !dag.eventInfo(id)),
-    ...prevEvents.filter((id) => (dag.eventInfo(id)?.group ?? null) === null),
+    ...prevEvents.filter((id) => !given?.has(id) && (dag.eventInfo(id)?.group ?? null) === null),
   ];
   if (missing.length > 0) return { event_id: eventId, status: 'missing', reason: 'prev or auth events are unknown', missing };
 
@@ -66,20 +72,23 @@ export function receivePdu(dag: RoomDag, received: JsonObject, thirdParty: Third
 
   // Steps 4–6: against its own auth events, the state before it (its prev events' states,
   // resolved) and the current state (failing only this soft-fails the event).
-  const prevStates = dag.prevStates(prevEvents)!;
+  const known = prevEvents.filter((id) => !given?.has(id));
+  const prevStates = prevEvents.map((id) => given?.get(id) ?? dag.prevStates([id])![0]!);
   const before = resolve(view, prevStates, thirdParty);
   const { byStateBefore, byCurrent } = checkOnReceipt(view, event, before, dag.current.state, thirdParty);
   const status: EventStatus = !byStateBefore.allowed ? 'rejected' : !byCurrent.allowed ? 'soft_failed' : 'accepted';
   const reason = byCurrent.allowed ? undefined : byCurrent.message;
 
   return transaction(() => {
-    const firstPrevGroup = dag.eventInfo(prevEvents[0]!)!.group;
-    const beforeGroup = prevStates.length === 1 ? firstPrevGroup : dag.groups.save(before, firstPrevGroup);
+    const firstPrevGroup = known.length > 0 ? dag.eventInfo(known[0]!)!.group : dag.current.group;
+    const beforeGroup = prevStates.length === 1 && known.length === 1 ? firstPrevGroup : dag.groups.save(before, firstPrevGroup);
     const isState = typeof pdu.state_key === 'string';
     // A rejected event's state is the state before it.
     const after = status !== 'rejected' && isState ? new Map(before).set(stateKey(pdu.type as string, pdu.state_key as string), eventId) : before;
     const group = after === before ? beforeGroup : dag.groups.save(after, beforeGroup);
     const ordering = dag.insert(eventId, pdu, status, reason ?? null, group, prevEvents);
+    // Its prev events' states cannot be derived here: keep the state before it (Room.getStateBefore).
+    if (known.length < prevEvents.length) dag.store.insertStateBefore(eventId, ordering, beforeGroup!);
     if (status === 'accepted') {
       dag.advanceExtremities(eventId, prevEvents, after, group);
       // Soft-failed and rejected events are never shown to clients, so nobody hears of them.

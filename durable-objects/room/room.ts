@@ -50,6 +50,9 @@ import type { InviteDraftResult } from './api';
 import { inviteRoomState } from './federation-invite';
 import { ServerVisibility } from './federation-reads';
 import { EventIndexWriter } from './event-index';
+import { RemoteMembers } from './remote-members';
+import type { PrevStatesFill } from './api';
+import { receiveWithPrevStates } from './missing-state';
 
 /** Local events planned and committed together at most. */
 const MAX_BATCH = 128;
@@ -59,7 +62,7 @@ type LocalJob = (LocalRequest | { kind: 'check'; input: SendInput; planned?: (pd
 /** `join_response`: start the room from a send_join response (federation-join.ts); like `ingest`, no await. */
 type Job =
   | LocalJob
-  | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; done: (r: IngestResult) => void }
+  | { kind: 'ingest'; pdu: JsonObject; thirdParty: ThirdPartyVerified; fill?: PrevStatesFill; done: (r: IngestResult) => void }
   | { kind: 'join_response'; input: JoinFromResponseInput; done: (r: SendResult) => void };
 
 export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
@@ -78,6 +81,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   private summaries: SyncSummaries | undefined;
   /** The event → room index, written for rooms shared with other servers (event-index.ts). */
   private readonly eventIndex: EventIndexWriter;
+  private readonly remoteMembers: RemoteMembers; // their servers' index of the rooms they share with us
 
   constructor(ctx: DurableObjectState, env: HomeserverBindings) {
     super(ctx, env);
@@ -100,6 +104,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       scheduleAlarm: (at) => this.scheduleAlarm(at),
     });
     this.eventIndex = new EventIndexWriter(() => env.EVENT_INDEX);
+    this.remoteMembers = new RemoteMembers({ store: this.store, dag: this.dag, remoteServers: () => env.REMOTE_SERVER, transaction: (fn) => ctx.storage.transactionSync(fn), scheduleAlarm: (at) => this.scheduleAlarm(at) });
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.transactionSync(() => this.store.migrate());
       this.dag.load();
@@ -107,7 +112,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       // Members may still show who was typing before the restart: clear it from the alarm.
       if (this.ephemeral.staleTyping) await ctx.storage.setAlarm(Date.now());
       // Hand-overs to remote servers that a stop interrupted resume from the alarm.
-      else if (this.federationOutbox.waiting()) await ctx.storage.setAlarm(Date.now());
+      else if (this.federationOutbox.waiting() || this.remoteMembers.waiting()) await ctx.storage.setAlarm(Date.now());
     });
   }
 
@@ -147,7 +152,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
    * Accept a PDU from another server through the receipt checks. The caller has checked its
    * format on the raw text and its signatures (see receive.ts).
    */
-  async ingestPdu(pdu: JsonObject): Promise<IngestResult> {
+  async ingestPdu(pdu: JsonObject, fill?: PrevStatesFill): Promise<IngestResult> {
     // Third-party-invite signatures need WebCrypto: verify before joining the queue.
     let thirdParty: ThirdPartyVerified = {};
     if (this.dag.rules && thirdPartySigned(pdu)) {
@@ -157,7 +162,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         // A PDU whose ID cannot be computed is dropped by the checks in the queue.
       }
     }
-    return new Promise((done) => this.enqueue({ kind: 'ingest', pdu, thirdParty, done }));
+    return new Promise((done) => this.enqueue({ kind: 'ingest', pdu, thirdParty, fill, done }));
   }
 
   // ---- RPC: ephemeral data (typing, receipts; see ephemeral.ts) ------------------------------
@@ -272,6 +277,9 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       return e ? [this.record(e)] : [];
     });
   }
+
+  async getLocalJoinedMembers(): Promise<string[]> { return [...this.dag.localJoinedMembers()]; }
+  async getUnknownEventIds(eventIds: string[]): Promise<string[]> { const known = this.store.knownEventIds(eventIds); return eventIds.filter((id) => !known.has(id)); }
 
   async queryMembership(userId: string): Promise<MembershipInfo | undefined> {
     if (!this.dag.roomId) return undefined;
@@ -584,7 +592,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
         const next = this.queue[0]!;
         if (next.kind === 'ingest') {
           this.queue.shift();
-          const received = this.receive(next.pdu, next.thirdParty);
+          const received = this.receive(next.pdu, next.thirdParty, next.fill);
           // Received PDUs are of a room shared with their server (event-index.ts).
           if ((received.status === 'accepted' || received.status === 'soft_failed') && this.dag.roomId) this.eventIndex.note(this.dag.roomId, [received.event_id]);
           next.done(received);
@@ -613,7 +621,7 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
   /** Outbox retries, and typing that expired (or went stale with a restart). */
   override async alarm(): Promise<void> {
     this.ephemeral.expireTyping(Date.now());
-    await Promise.all([this.outbox.drain(), this.federationOutbox.drain()]);
+    await Promise.all([this.outbox.drain(), this.federationOutbox.drain(), this.remoteMembers.drain()]);
     const next = this.ephemeral.nextExpiry();
     if (next !== undefined) await this.scheduleAlarm(next);
   }
@@ -628,9 +636,10 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
     }
   }
 
-  private receive(pdu: JsonObject, thirdParty: ThirdPartyVerified): IngestResult {
+  private receive(pdu: JsonObject, thirdParty: ThirdPartyVerified, fill?: PrevStatesFill): IngestResult {
     try {
-      return receivePdu(this.dag, pdu, thirdParty, (fn) => this.ctx.storage.transactionSync(fn));
+      const transaction = <T>(fn: () => T): T => this.ctx.storage.transactionSync(fn);
+      return fill ? receiveWithPrevStates(this.dag, pdu, thirdParty, fill, transaction) : receivePdu(this.dag, pdu, thirdParty, transaction);
     } catch (e) {
       // A bug, or storage failing: the transaction rolled back, so reload what it may have touched.
       console.error('room: receiving a PDU failed:', e);

@@ -128,4 +128,15 @@ export const MIGRATIONS: readonly string[] = [
     WHEN substr(txn_id, 1, 9) = 'm.redact/' THEN 'redact:' || substr(txn_id, 10)
     ELSE 'send:' || txn_id END;
   `,
+  `
+  -- Users of other servers whose being joined changed in the current state, to report to their
+  -- server's RemoteServer object (remote-members.ts), written in the same transaction as the
+  -- change: the latest per user. seq grows with each rewrite, so a row changed while its
+  -- earlier value was being reported stays due.
+  CREATE TABLE outbox_remote_members (
+    user_id TEXT PRIMARY KEY,
+    joined INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+  );
+  `,
 ];

@@ -378,6 +378,33 @@ export class RoomStore {
     }
   }
 
+  // ---- remote members' joins and leaves for their servers' index (remote-members.ts) --------
+
+  /** Due: report that `userId` (of another server) is now joined or not. */
+  queueRemoteMembership(userId: string, joined: boolean): void {
+    this.sql.exec(
+      `INSERT INTO outbox_remote_members (user_id, joined, seq) VALUES (?, ?, 1)
+       ON CONFLICT (user_id) DO UPDATE SET joined = excluded.joined, seq = seq + 1`,
+      userId, joined ? 1 : 0,
+    );
+  }
+
+  hasRemoteMembershipOutbox(): boolean {
+    return this.sql.exec('SELECT 1 FROM outbox_remote_members LIMIT 1').toArray().length > 0;
+  }
+
+  dueRemoteMemberships(limit: number): { user_id: string; joined: boolean; seq: number }[] {
+    return this.sql
+      .exec<{ user_id: string; joined: number; seq: number }>('SELECT user_id, joined, seq FROM outbox_remote_members LIMIT ?', limit)
+      .toArray()
+      .map((r) => ({ user_id: r.user_id, joined: r.joined === 1, seq: r.seq }));
+  }
+
+  /** Remove reported rows, each unless it was rewritten meanwhile. */
+  remoteMembershipsReported(rows: readonly { user_id: string; seq: number }[]): void {
+    for (const r of rows) this.sql.exec('DELETE FROM outbox_remote_members WHERE user_id = ? AND seq = ?', r.user_id, r.seq);
+  }
+
   // ---- receipts -----------------------------------------------------------------------------
 
   getReceipt(userId: string, receiptType: string, threadId: string): ReceiptRow | undefined {

@@ -89,6 +89,16 @@ export async function xMatrixAuthorization(sender: FederationSender, destination
 export async function federationRequest<T = JsonObject>(
   sender: FederationSender, destination: string, method: 'GET' | 'PUT' | 'POST', uri: string, content?: JsonObject,
 ): Promise<T> {
+  return (await federationRequestWithText<T>(sender, destination, method, uri, content)).body;
+}
+
+/**
+ * `federationRequest`, also returning the answer's raw text: PDUs fetched from another server
+ * are checked on it (strict canonical JSON, which the parsed value cannot show).
+ */
+export async function federationRequestWithText<T = JsonObject>(
+  sender: FederationSender, destination: string, method: 'GET' | 'PUT' | 'POST', uri: string, content?: JsonObject,
+): Promise<{ body: T; text: string }> {
   const endpoint = await resolveServer(sender, destination);
   const headers: Record<string, string> = { Authorization: await xMatrixAuthorization(sender, destination, method, uri, content) };
   // A Worker cannot set Host on fetch; configured hosts are reached by URL, others by their name.
@@ -115,7 +125,7 @@ export async function federationRequest<T = JsonObject>(
     const error = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as JsonObject) : undefined;
     throw new FederationError(`${method} ${destination}${uri}: ${res.status} ${typeof error?.errcode === 'string' ? error.errcode : ''}`, res.status, error);
   }
-  return body as T;
+  return { body: body as T, text };
 }
 
 /** The sender of this homeserver's outbound requests, from its configuration. */

@@ -9,18 +9,20 @@
  *   `typing: false` when its user stops; in case it never does, the entry expires after
  *   `REMOTE_TYPING_TIMEOUT_MS` (Synapse's federation typing timeout).
  * - `m.receipt` ("Receipts"): public read receipts into the room's receipts.
- * - `m.presence`: accepted and ignored for now. Storing it needs the rooms the remote user
- *   shares with us (each room keeps its members' presence), and this server has no index of a
- *   remote user's rooms yet.
+ * - `m.presence` ("Presence"): each user's presence to the rooms here they are joined to, found
+ *   through their server's index of them (edus-presence.ts).
  * - `m.direct_to_device` ("Send-to-device messaging"): into local recipients' to-device inboxes
  *   (edus-to-device.ts).
- * - `m.device_list_update`, `m.signing_key_update`: accepted and ignored until this server
- *   knows which rooms a remote user shares with us.
+ * - `m.device_list_update`, `m.signing_key_update` ("Device Management"): the local users sharing
+ *   a room with the user hear of the change through /sync `device_lists.changed`
+ *   (edus-device-lists.ts).
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../core/canonical-json';
 import { isValidRoomId } from '../../../core/ids';
 import { roomApi } from '../../../durable-objects/room/api';
 import { receiveDirectToDevice } from './edus-to-device';
+import { receivePresence } from './edus-presence';
+import { receiveDeviceListUpdate } from './edus-device-lists';
 import type { HomeserverBindings } from '../env';
 
 const REMOTE_TYPING_TIMEOUT_MS = 60_000;
@@ -46,6 +48,8 @@ export async function receiveEdus(env: HomeserverBindings, origin: string, edus:
       if (edu.edu_type === 'm.typing') await receiveTyping(env, edu.content, ofOrigin, roomAllows);
       else if (edu.edu_type === 'm.receipt') await receiveReceipts(env, edu.content, ofOrigin, roomAllows);
       else if (edu.edu_type === 'm.direct_to_device') await receiveDirectToDevice(env, edu.content, ofOrigin);
+      else if (edu.edu_type === 'm.presence') await receivePresence(env, origin, edu.content, roomAllows);
+      else if (edu.edu_type === 'm.device_list_update' || edu.edu_type === 'm.signing_key_update') await receiveDeviceListUpdate(env, origin, edu.content);
     } catch (e) {
       console.warn(`federation/send: an ${edu.edu_type} EDU from ${origin} failed: ${(e as Error).message}`);
     }

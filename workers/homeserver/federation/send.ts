@@ -7,11 +7,9 @@
  * failing them is dropped), the room's server ACL against the transaction's origin, then the
  * Room object's checks (content hash → redacted, auth events and state before → rejected,
  * current state → soft-failed; durable-objects/room/receive.ts). A PDU whose prev events are
- * unknown triggers "Retrieving missing events" from the origin, then is tried again; if the gap
- * is still open it is answered with an error and nothing is stored (the `/state_ids` fallback
- * needs state resolution from outliers, which the Room object does not offer yet). Events
- * fetched that way get the same checks, except strict canonical JSON on the raw text (the
- * federation client hands back parsed JSON).
+ * unknown is received across the gap (missing-events.ts): "Retrieving missing events" from the
+ * origin, then the `/state_ids` fallback; if neither closes it, it is answered with an error
+ * and nothing is stored. Events fetched that way get the same checks.
  *
  * The answer maps each processed event ID to `{}` (accepted, soft-failed or already known) or
  * `{error}` (dropped or rejected). A PDU whose event ID cannot be computed (malformed, or of a
@@ -37,16 +35,14 @@ import { remoteServerApi } from '../../../durable-objects/remote-server/api';
 import { roomApi, type IngestResult, type RoomApi } from '../../../durable-objects/room/api';
 import type { HomeserverConfig } from '../../shared/config';
 import { MatrixError } from '../../shared/errors';
-import { federationRequest, federationSender } from '../../shared/federation-client';
 import { verifyEventSignatures, verifyManyEventSignatures, type SignatureCheck } from '../../shared/server-keys';
 import type { HomeserverBindings, HomeserverEnv } from '../env';
 import { requireServerAuth } from './auth';
 import { receiveEdus } from './edus';
+import { receiveAcrossGap } from './missing-events';
 
 /** Answers kept for retried transactions (per isolate). */
 const RECENT_TRANSACTIONS = 1_000;
-/** Spec "Retrieving missing events": how many prev events to ask the origin for at once. */
-const MISSING_EVENTS_LIMIT = 10;
 
 type PduResults = Record<string, { error?: string }>;
 const recent = new Map<string, Promise<{ pdus: PduResults }>>();
@@ -92,21 +88,39 @@ async function receiveTransaction(env: HomeserverBindings, config: HomeserverCon
   const raw = rawArrayMember(text, 'pdus') ?? [];
   const receiver = new PduReceiver(env, config, origin);
   await receiver.checkSignaturesAhead(body.pdus);
+  const checked = await Promise.all(body.pdus.map((pdu, i) => receiver.check(pdu, raw[i])));
+  // Every PDU that passed is handed to its room at once, in the transaction's order: a Room
+  // object takes one caller's calls in the order made and runs the PDUs queued meanwhile back
+  // to back, so a transaction costs a few round trips and commits rather than one per PDU.
+  const first = checked.map((c) => (c && 'ready' in c ? c.ctx.api.ingestPdu(c.pdu) : undefined));
   const pdus: PduResults = {};
-  // In order: a PDU may build on an earlier one of the same transaction.
-  for (const [i, pdu] of body.pdus.entries()) {
-    const r = await receiver.receive(pdu, raw[i]);
-    if (r) pdus[r.event_id] = r.error === undefined ? {} : { error: r.error };
+  // Then in order, since a PDU may build on an earlier one of the same transaction: one whose
+  // prev events were missing is offered again (an earlier PDU may have been received across a
+  // gap meanwhile), then received across the gap itself.
+  for (const [i, c] of checked.entries()) {
+    if (!c) continue;
+    if (!('ready' in c)) {
+      pdus[c.event_id] = { error: c.error };
+      continue;
+    }
+    let r = await first[i]!;
+    if (r.status === 'missing' && i > 0) r = await c.ctx.api.ingestPdu(c.pdu);
+    if (r.status === 'missing') r = await receiveAcrossGap(env, config, origin, c.ctx, c.pdu, r);
+    pdus[c.event_id] = errorOf(r);
   }
   await receiveEdus(env, origin, edus);
   return { pdus };
 }
 
 interface RoomContext {
+  roomId: string;
   api: RoomApi;
   rules: RoomVersionRules;
   aclAllows: boolean;
 }
+
+/** A PDU's fate before its room: refused (with the ID to answer under), or ready for the room. */
+type Checked = { event_id: string; error: string } | { event_id: string; ready: true; ctx: RoomContext; pdu: JsonObject };
 
 /** One transaction's PDUs: the room lookups are shared between its PDUs. */
 class PduReceiver {
@@ -126,7 +140,7 @@ class PduReceiver {
       const api = roomApi(this.env.ROOM, roomId);
       ctx = Promise.all([api.getRoomInfo(), api.queryServerAccess(this.origin)]).then(([info, access]) => {
         const rules = info && getRoomVersionRules(info.room_version);
-        return rules && access ? { api, rules, aclAllows: access.acl_allows } : undefined;
+        return rules && access ? { roomId, api, rules, aclAllows: access.acl_allows } : undefined;
       });
       this.rooms.set(roomId, ctx);
     }
@@ -154,8 +168,11 @@ class PduReceiver {
     }
   }
 
-  /** The checks on receipt of one PDU; undefined when it has no event ID to answer under. */
-  async receive(value: JsonValue | undefined, raw: string | undefined): Promise<{ event_id: string; error?: string } | undefined> {
+  /**
+   * The checks on receipt of one PDU up to its room's: format, size, ACL, signatures.
+   * Undefined when it has no event ID to answer under.
+   */
+  async check(value: JsonValue | undefined, raw: string | undefined): Promise<Checked | undefined> {
     if (!isJsonObject(value)) return undefined;
     const roomId = value.room_id;
     const ctx = isValidRoomId(roomId) ? await this.room(roomId) : undefined;
@@ -184,43 +201,7 @@ class PduReceiver {
     if (!ctx.aclAllows) return { event_id: eventId, error: `${this.origin} is denied by the room's server ACL.` };
     const signed = await (this.signatures.get(value) ?? verifyEventSignatures(this.env, value, rules));
     if (!signed.ok) return { event_id: eventId, error: `Bad signature: ${signed.reason}` };
-
-    let r = await ctx.api.ingestPdu(value);
-    if (r.status === 'missing' && (await this.fetchMissing(ctx, roomId as string, eventId))) r = await ctx.api.ingestPdu(value);
-    return { event_id: eventId, ...errorOf(r) };
-  }
-
-  /**
-   * Spec "Retrieving missing events": ask the origin for the events between our forward
-   * extremities and the PDU, check each like a received PDU, and store them oldest first.
-   * Returns whether anything was stored.
-   */
-  private async fetchMissing(ctx: RoomContext, roomId: string, eventId: string): Promise<boolean> {
-    const info = await ctx.api.getRoomInfo();
-    if (!info) return false;
-    let events: JsonValue[];
-    try {
-      const res = await federationRequest(federationSender(this.config), this.origin, 'POST', `/_matrix/federation/v1/get_missing_events/${encodeURIComponent(roomId)}`, {
-        earliest_events: info.forward_extremities,
-        latest_events: [eventId],
-        limit: MISSING_EVENTS_LIMIT,
-        min_depth: 0,
-      });
-      events = Array.isArray(res.events) ? res.events : [];
-    } catch (e) {
-      console.warn(`federation/send: get_missing_events from ${this.origin} failed: ${(e as Error).message}`);
-      return false;
-    }
-    const candidates = events.filter(isJsonObject).filter((e) => e.room_id === roomId && typeof e.depth === 'number');
-    candidates.sort((a, b) => (a.depth as number) - (b.depth as number));
-    let stored = false;
-    for (const pdu of candidates.slice(0, MISSING_EVENTS_LIMIT)) {
-      if (pduSizeProblem(pdu)) continue;
-      if (!(await verifyEventSignatures(this.env, pdu, ctx.rules)).ok) continue;
-      const r = await ctx.api.ingestPdu(pdu);
-      if (r.status === 'accepted' || r.status === 'soft_failed' || r.status === 'rejected') stored = true;
-    }
-    return stored;
+    return { event_id: eventId, ready: true, ctx, pdu: value };
   }
 }
 

@@ -1,0 +1,149 @@
+/**
+ * @module Reporting the room's members of other servers to the index their server's
+ * RemoteServer object keeps (durable-objects/remote-server/api.ts `RemoteMembershipIndex`):
+ * which rooms here a remote user is joined to. EDUs about a remote user carry no room (spec
+ * v1.16, Server-Server API "Presence", "Device Management"), so it is this index that takes
+ * their presence to the rooms they are in, and their device-list changes to the local users
+ * they share a room with.
+ *
+ * The source is the room's current state, whatever changed it: a remote join or leave
+ * received, a local kick or ban, state resolution, or a room joined through send_join (whose
+ * state lists the room's remote members at once). Each change is compared member by member
+ * (RoomDag.onStateChange, inside the write transaction), and a user whose being joined differs
+ * gets a row in `outbox_remote_members` in that same transaction — the pattern of the other
+ * outboxes (outbox.ts, federation-outbox.ts): a crash neither loses a report nor makes one for
+ * a change that was not stored. Rows are handed over after the commit, grouped per server; a
+ * failed hand-over is retried from the alarm. Reports are idempotent (joined or not), so one
+ * repeated after a crash is harmless.
+ */
+import type { JsonObject } from '../../core/canonical-json';
+import { remoteServerApi, type MembershipChange } from '../remote-server/api';
+import type { RoomDag } from './dag';
+import { parseStateKey, type StateMap } from './state';
+import type { RoomStore } from './store';
+
+/** Rows reported per round, and the retry delay after a failed hand-over. */
+const REPORT_BATCH = 500;
+const REPORT_RETRY_MS = 1_000;
+/** Set once the room has reported its whole membership (see `noteChange`). */
+const INDEXED = 'remote_members_indexed';
+/** Member state keys are JSON `["m.room.member", userId]` (state.ts): test cheaply before parsing. */
+const MEMBER_KEY_PREFIX = '["m.room.member",';
+
+export interface RemoteMembersHost {
+  store: RoomStore;
+  dag: RoomDag;
+  /** `env.REMOTE_SERVER`. */
+  remoteServers(): DurableObjectNamespace;
+  transaction<T>(fn: () => T): T;
+  scheduleAlarm(at: number): Promise<void>;
+}
+
+const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
+
+export class RemoteMembers {
+  private draining = false;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the room reported its membership before (undefined: not read yet). */
+  private indexed: boolean | undefined;
+
+  constructor(private readonly host: RemoteMembersHost) {
+    host.dag.onStateChange = (from, to) => this.noteChange(from, to);
+  }
+
+  /** Whether reports wait in storage (at start, the Room sets its alarm for them). */
+  waiting(): boolean {
+    return this.host.store.hasRemoteMembershipOutbox();
+  }
+
+  /**
+   * The current state changes from `from` to `to` (inside the write transaction): queue the
+   * remote users whose being joined differs. A room that never reported (one that existed
+   * before this index) compares against the empty state once, so all its remote members are
+   * reported.
+   */
+  private noteChange(from: StateMap, to: StateMap): void {
+    const { store, dag } = this.host;
+    this.indexed ??= store.getMeta(INDEXED) === '1';
+    if (!this.indexed) {
+      from = new Map();
+      store.setMeta(INDEXED, '1');
+      this.indexed = true;
+    }
+    let queued = false;
+    const note = (key: string, wasJoined: boolean, isJoined: boolean) => {
+      if (wasJoined === isJoined) return;
+      const userId = parseStateKey(key)[1];
+      if (serverOf(userId) === dag.serverName) return;
+      store.queueRemoteMembership(userId, isJoined);
+      queued = true;
+    };
+    let added = 0;
+    for (const [key, id] of to) {
+      const old = from.get(key);
+      if (old === id) continue;
+      if (old === undefined) added++;
+      if (key.startsWith(MEMBER_KEY_PREFIX)) note(key, old !== undefined && this.joined(old), this.joined(id));
+    }
+    // Keys of `from` missing from `to` (rare: a state replaced as a whole, as by a rejoin).
+    if (from.size > to.size - added) {
+      for (const [key, id] of from) if (!to.has(key) && key.startsWith(MEMBER_KEY_PREFIX)) note(key, this.joined(id), false);
+    }
+    if (queued) this.schedule();
+  }
+
+  private joined(eventId: string): boolean {
+    return (this.host.dag.event(eventId)?.content as JsonObject | undefined)?.membership === 'join';
+  }
+
+  /** Report after the running write transaction has committed. */
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.drain();
+    }, 0);
+  }
+
+  /**
+   * Hand the due rows to their users' servers' RemoteServer objects. A server whose hand-over
+   * failed keeps its rows; the alarm retries.
+   */
+  async drain(): Promise<void> {
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      for (;;) {
+        this.again = false;
+        const { store, dag } = this.host;
+        const roomId = dag.roomId;
+        const rows = roomId === undefined ? [] : store.dueRemoteMemberships(REPORT_BATCH);
+        if (rows.length === 0) return;
+        const byServer = new Map<string, MembershipChange[]>();
+        for (const r of rows) {
+          const server = serverOf(r.user_id);
+          let changes = byServer.get(server);
+          if (!changes) byServer.set(server, (changes = []));
+          changes.push({ user_id: r.user_id, joined: r.joined });
+        }
+        const namespace = this.host.remoteServers();
+        const servers = [...byServer];
+        const results = await Promise.allSettled(servers.map(([server, changes]) => remoteServerApi(namespace, server).performRecordMemberships(roomId!, changes)));
+        const reported = new Set(servers.filter((_, i) => results[i]!.status === 'fulfilled').map(([server]) => server));
+        this.host.transaction(() => store.remoteMembershipsReported(rows.filter((r) => reported.has(serverOf(r.user_id)))));
+        if (reported.size < servers.length) {
+          console.error('room: reporting remote members to their servers\' index failed; retrying by alarm');
+          await this.host.scheduleAlarm(Date.now() + REPORT_RETRY_MS);
+          return;
+        }
+        if (rows.length < REPORT_BATCH && !this.again) return;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
