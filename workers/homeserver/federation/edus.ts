@@ -3,7 +3,11 @@
  * https://spec.matrix.org/v1.16/server-server-api/#edus). Each EDU is about users of the
  * server that sent it; one about anyone else is ignored, as is one for a room that is unknown
  * here, whose server ACL denies the origin, or where the user is not joined (the Room object
- * checks). EDUs have no answer: a bad one is skipped, never failing the transaction.
+ * checks). EDUs have no answer: a bad one is skipped, never failing the transaction. The one
+ * exception is a to-device message this server failed to store (its recipient's object did
+ * not answer): unlike typing or presence, a later update does not replace it, so the whole
+ * transaction fails (500) and the origin sends it again; every part of a retried transaction
+ * is idempotent (known PDUs are duplicates, to-device messages are kept once per message_id).
  *
  * - `m.typing` ("Typing Notifications"): the room's typing set. A remote server sends
  *   `typing: false` when its user stops; in case it never does, the entry expires after
@@ -42,6 +46,7 @@ export async function receiveEdus(env: HomeserverBindings, origin: string, edus:
   };
   const ofOrigin = (userId: unknown): userId is string => typeof userId === 'string' && serverOf(userId) === origin;
 
+  let undelivered: unknown;
   for (const edu of edus) {
     if (!isJsonObject(edu) || typeof edu.edu_type !== 'string' || !isJsonObject(edu.content)) continue;
     try {
@@ -52,8 +57,10 @@ export async function receiveEdus(env: HomeserverBindings, origin: string, edus:
       else if (edu.edu_type === 'm.device_list_update' || edu.edu_type === 'm.signing_key_update') await receiveDeviceListUpdate(env, origin, edu.content);
     } catch (e) {
       console.warn(`federation/send: an ${edu.edu_type} EDU from ${origin} failed: ${(e as Error).message}`);
+      if (edu.edu_type === 'm.direct_to_device') undelivered = e;
     }
   }
+  if (undelivered !== undefined) throw undelivered;
 }
 
 type OfOrigin = (userId: unknown) => userId is string;
