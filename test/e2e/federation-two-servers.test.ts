@@ -14,8 +14,6 @@
  *    again resets the backoff).
  */
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../core/base64';
@@ -27,6 +25,7 @@ import { formatXMatrix, requestSigningObject } from '../../core/federation/x-mat
 import { getRoomVersionRules } from '../../core/room-versions';
 import { freePort, startInstance, type Instance } from './instance';
 import { responseValidator } from './openapi';
+import { startRelay, type Relay } from './relay';
 import { specClient, type SpecBody } from './spec-client';
 
 const HS_A = 'hsa.test';
@@ -40,54 +39,10 @@ const clientB = specClient(() => b!);
 type Client = typeof clientA;
 
 /**
- * The servers reach each other through this relay, which can hold requests back: changes made
- * on both sides while it holds are concurrent for certain (each server makes its own before it
+ * The servers reach each other through relays, which can hold requests back: changes made on
+ * both sides while they hold are concurrent for certain (each server makes its own before it
  * receives the other's), so the DAG forks.
  */
-interface Relay {
-  url: string;
-  hold(): void;
-  release(): void;
-  close(): Promise<void>;
-}
-
-async function startRelay(targetPort: number): Promise<Relay> {
-  let gate: Promise<void> | undefined;
-  let open = () => {};
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('end', async () => {
-      await gate;
-      const forward = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      forward.on('error', () => {
-        res.writeHead(502, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ errcode: 'M_UNKNOWN', error: 'relay: destination unreachable' }));
-      });
-      forward.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hold() {
-      gate ??= new Promise((resolve) => (open = resolve));
-    },
-    release() {
-      gate = undefined;
-      open();
-    },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 let relays: Relay[] = [];
 
 beforeAll(async () => {

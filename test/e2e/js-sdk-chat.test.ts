@@ -15,8 +15,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as sdk from 'matrix-js-sdk';
-import { registerClient, startSyncing, until } from './js-sdk-helpers';
-import { responseValidator } from './openapi';
+import { clientTimeline, registerClient, startSyncing, until } from './js-sdk-helpers';
+import { specCheckedFetch } from './spec-fetch';
 import { specClient, useInstance, type SpecBody } from './spec-client';
 
 const instance = useInstance();
@@ -24,7 +24,7 @@ const { request } = specClient(instance);
 
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
-const { BACKWARDS, FORWARDS } = sdk.EventTimeline;
+const { BACKWARDS } = sdk.EventTimeline;
 
 const ROUNDS = 10;
 const PER_ROUND = 20;
@@ -68,33 +68,20 @@ interface Traffic {
 }
 
 /** The reads the SDK makes most, whose responses are checked against the spec's schema. */
-const CHECKED_READS: [RegExp, string][] = [
-  [/^\/_matrix\/client\/v3\/sync$/, '/_matrix/client/v3/sync'],
-  [/^\/_matrix\/client\/v3\/rooms\/[^/]+\/messages$/, '/_matrix/client/v3/rooms/{roomId}/messages'],
-];
+const CHECKED_READS = ['/_matrix/client/v3/sync', '/_matrix/client/v3/rooms/{roomId}/messages'];
 
-/**
- * A `fetch` for the SDK that records its /sync responses and /messages requests and checks both
- * responses against the spec (errors are collected: a throw here would look like a network error).
- */
-function recordingFetch(traffic: Traffic): typeof fetch {
-  return async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const template = CHECKED_READS.find(([pattern]) => pattern.test(url.pathname))?.[1];
-    if (template?.endsWith('/messages')) traffic.messagesFrom.push(url.searchParams.get('from') ?? '');
-    const res = await fetch(input, init);
-    if (!template || res.status !== 200) return res;
-    const text = await res.text();
-    const body = JSON.parse(text) as unknown;
-    try {
-      responseValidator('client-server', 'get', template, 200)(body);
-    } catch (e) {
-      traffic.schemaErrors.push(String(e));
-    }
-    if (template.endsWith('/sync')) traffic.syncs.push(syncResponse(url.searchParams.get('since'), body as SyncBody));
-    return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
-}
+/** A `fetch` for the SDK that records its /sync responses and /messages requests and checks both responses against the spec. */
+const recordingFetch = (traffic: Traffic): typeof fetch =>
+  specCheckedFetch({
+    schemaErrors: traffic.schemaErrors,
+    only: CHECKED_READS,
+    onRequest: (_, url) => {
+      if (url.pathname.endsWith('/messages')) traffic.messagesFrom.push(url.searchParams.get('from') ?? '');
+    },
+    onExchange: ({ url, template, status, body }) => {
+      if (template === CHECKED_READS[0] && status === 200) traffic.syncs.push(syncResponse(url.searchParams.get('since'), body as SyncBody));
+    },
+  });
 
 function syncResponse(since: string | null, body: SyncBody): SyncResponse {
   const join: SyncResponse['join'] = {};
@@ -175,24 +162,6 @@ async function serverTimeline(token: string): Promise<SpecBody[]> {
     from = body.end;
   }
   throw new Error('/messages did not reach the start of the room in 50 pages');
-}
-
-/**
- * The client's whole timeline for the room: from the live timeline back through the neighbours
- * the SDK linked, paginating (/messages) wherever the chain stops short of the room's start.
- */
-async function clientTimeline(client: sdk.MatrixClient): Promise<sdk.MatrixEvent[]> {
-  let first = client.getRoom(roomId)!.getLiveTimeline();
-  for (let page = 0; ; page++) {
-    const before = first.getNeighbouringTimeline(BACKWARDS);
-    if (before) first = before;
-    else if (first.getPaginationToken(BACKWARDS) === null) break;
-    else if (page > 50) throw new Error('the SDK did not reach the start of the room in 50 pages');
-    else await client.paginateEventTimeline(first, { backwards: true, limit: 100 });
-  }
-  const events: sdk.MatrixEvent[] = [];
-  for (let t: sdk.EventTimeline | null = first; t; t = t.getNeighbouringTimeline(FORWARDS)) events.push(...t.getEvents());
-  return events;
 }
 
 /** The members of `ids` in the order `order` has them. */
@@ -447,7 +416,7 @@ describe('matrix-js-sdk chat: 200 messages, edits, redactions, typing, receipts,
     expect(bob.live).toEqual(server.slice(server.indexOf(bob.live[0]!)).filter((id) => !missed.includes(id)));
     expect(syncedIds(bob.traffic, roomId)).toEqual(bob.live);
     // After the back-fill his timeline holds every message exactly once, in order.
-    const view = (await clientTimeline(bob.client)).map((e) => e.getId()!);
+    const view = (await clientTimeline(bob.client, roomId)).map((e) => e.getId()!);
     expectOnceInOrder(view, server, sentIds(), 'bob after the back-fill');
   });
 
@@ -470,7 +439,7 @@ describe('matrix-js-sdk chat: 200 messages, edits, redactions, typing, receipts,
     ['bob', () => bob],
   ])("%s's whole timeline, paginated back to the room's creation, equals the server's", { timeout: 20_000 }, async (_, who) => {
     const p = who();
-    const view = (await clientTimeline(p.client)).map((e) => e.getId()!);
+    const view = (await clientTimeline(p.client, roomId)).map((e) => e.getId()!);
     expectOnceInOrder(view, serverEvents.map((e) => e.event_id as string), sentIds(), p.name);
     expect(view, `${p.name}: the whole timeline`).toEqual(serverEvents.map((e) => e.event_id));
   });

@@ -53,3 +53,34 @@ export function responseValidator(api: Api, method: string, fullPath: string, st
     }
   };
 }
+
+/** Per API and method: each path template as a pattern, the most literal templates first. */
+const templatePatterns = new Map<string, { template: string; pattern: RegExp }[]>();
+
+/**
+ * The spec's path template for a concrete request path (`/_matrix/client/v3/rooms/!r:x/messages`
+ * → `/_matrix/client/v3/rooms/{roomId}/messages`), or undefined when the spec has no such
+ * operation (an unstable or unknown endpoint). Where templates overlap, the one with fewer
+ * parameters wins (`/room_keys/keys/{roomId}` over a two-parameter one of the same length).
+ */
+export function operationTemplate(api: Api, method: string, fullPath: string): string | undefined {
+  const key = `${api} ${method}`;
+  let patterns = templatePatterns.get(key);
+  if (!patterns) {
+    const s = spec(api);
+    const prefixes = (s.servers ?? [{ url: '' }]).map((server) => new URL(server.url, 'http://x').pathname.replace(/\/$/, ''));
+    patterns = prefixes
+      .flatMap((prefix) =>
+        Object.entries(s.paths)
+          .filter(([, ops]) => ops[method] !== undefined)
+          .map(([p]) => {
+            const template = prefix + p;
+            const source = template.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+');
+            return { template, pattern: new RegExp(`^${source}$`), params: (p.match(/\{/g) ?? []).length };
+          }),
+      )
+      .sort((a, b) => a.params - b.params);
+    templatePatterns.set(key, patterns);
+  }
+  return patterns.find(({ pattern }) => pattern.test(fullPath))?.template;
+}
