@@ -153,13 +153,17 @@ export class RoomStore {
         e.status, e.rejection, e.state_group, e.outlier ? 1 : 0,
       )
       .one();
-    for (const prev of new Set(e.prev_events)) {
-      this.sql.exec('INSERT OR IGNORE INTO event_edges (event_id, prev_event_id) VALUES (?, ?)', e.event_id, prev);
-    }
-    for (const auth of new Set(e.auth_events)) {
-      this.sql.exec('INSERT OR IGNORE INTO event_auth (event_id, auth_event_id) VALUES (?, ?)', e.event_id, auth);
-    }
+    // One statement per table (an event has a handful of each; every statement costs a call).
+    this.insertPairs('event_edges (event_id, prev_event_id)', e.event_id, [...new Set(e.prev_events)]);
+    this.insertPairs('event_auth (event_id, auth_event_id)', e.event_id, [...new Set(e.auth_events)]);
     return row.stream_ordering;
+  }
+
+  /** `(eventId, other)` rows into `table`, ignoring existing ones. */
+  private insertPairs(table: string, eventId: string, others: readonly string[]): void {
+    for (const part of chunks(others, Math.floor(MAX_PARAMS / 2))) {
+      this.sql.exec(`INSERT OR IGNORE INTO ${table} VALUES ${part.map(() => '(?, ?)').join(', ')}`, ...part.flatMap((o) => [eventId, o]));
+    }
   }
 
   replaceEventJson(eventId: string, pdu: JsonObject, redactedBy: string): void {
