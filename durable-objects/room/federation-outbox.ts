@@ -5,8 +5,8 @@
  *
  * Same pattern as the user outbox (outbox.ts): rows are written in the same transaction as the
  * event or ephemeral change (so a crash neither loses a delivery nor announces what was not
- * stored) and drained afterwards into the destinations' RemoteServer objects, which queue
- * durably and send the transactions. A failed hand-over is retried from the alarm; a repeated
+ * stored) and drained afterwards (hand-over.ts) into the destinations' RemoteServer objects,
+ * which queue durably and send the transactions. A failed hand-over is retried from the alarm; a repeated
  * one is harmless (a RemoteServer queues a PDU once; EDUs are idempotent updates).
  *
  * Only events created here go out: servers do not forward the events they receive (spec
@@ -16,22 +16,11 @@
  */
 import type { JsonObject } from '../../core/canonical-json';
 import { remoteServerApi, type Edu } from '../remote-server/api';
-import type { RoomDag } from './dag';
+import { HandOverLoop, handOverPerServer, type HandOverHost, type HandOverPolicy, type HandOverRound } from './hand-over';
 import { parseStateKey, stateKey, type StateMap } from './state';
-import type { RoomStore } from './store';
 
-/** Rows handed over per round, and the retry delay after a failed hand-over. */
-const FEDERATION_BATCH = 100;
-const FEDERATION_RETRY_MS = 1_000;
-
-export interface FederationOutboxHost {
-  store: RoomStore;
-  dag: RoomDag;
-  /** `env.REMOTE_SERVER`, asked for only when a room has remote servers. */
-  remoteServers(): DurableObjectNamespace;
-  transaction<T>(fn: () => T): T;
-  scheduleAlarm(at: number): Promise<void>;
-}
+/** Rows handed over per round; after a failed hand-over, the retry delay and what is logged. */
+const HANDING_OVER: HandOverPolicy = { batch: 100, retryMs: 1_000, failure: 'room: handing events to some remote servers failed; retrying by alarm' };
 
 /** Joined members per server (ours excluded) of a state. */
 type ServerCounts = ReadonlyMap<string, number>;
@@ -42,10 +31,11 @@ export class FederationOutbox {
   private readonly counts = new WeakMap<StateMap, ServerCounts>();
   /** Rows may be waiting (set by queueing, and at start; cleared when a drain finds none). */
   private pending = true;
-  private draining = false;
-  private again = false;
+  private readonly loop: HandOverLoop;
 
-  constructor(private readonly host: FederationOutboxHost) {}
+  constructor(private readonly host: HandOverHost) {
+    this.loop = new HandOverLoop(HANDING_OVER, host, (batch) => this.handOver(batch));
+  }
 
   /** Whether rows wait in storage (at start, the Room sets its alarm for them). */
   waiting(): boolean {
@@ -104,46 +94,31 @@ export class FederationOutbox {
    * queue order. A destination whose hand-over failed keeps its rows (and stops the round, so
    * nothing later overtakes them); the alarm retries.
    */
-  async drain(): Promise<void> {
-    if (this.draining) {
-      this.again = true;
-      return;
+  drain(): Promise<void> {
+    return this.loop.drain();
+  }
+
+  private async handOver(batch: number): Promise<HandOverRound> {
+    const rows = this.host.store.dueFederation(batch);
+    if (rows.length === 0) {
+      this.pending = false;
+      return { rows: 0, complete: true };
     }
-    this.draining = true;
-    try {
-      for (;;) {
-        this.again = false;
-        const rows = this.host.store.dueFederation(FEDERATION_BATCH);
-        if (rows.length === 0) {
-          this.pending = false;
-          return;
-        }
-        const byDestination = new Map<string, { pdus: JsonObject[]; edus: Edu[] }>();
-        for (const row of rows) {
-          for (const d of row.destinations) {
-            let items = byDestination.get(d);
-            if (!items) byDestination.set(d, (items = { pdus: [], edus: [] }));
-            if (row.pdu) items.pdus.push(row.pdu);
-            if (row.edu) items.edus.push(row.edu);
-          }
-        }
-        const namespace = this.host.remoteServers();
-        const entries = [...byDestination];
-        const results = await Promise.allSettled(entries.map(([d, items]) => remoteServerApi(namespace, d).performEnqueue(items)));
-        const handedOver = new Set(entries.filter((_, i) => results[i]!.status === 'fulfilled').map(([d]) => d));
-        this.host.transaction(() =>
-          this.host.store.federationHandedOver(rows.map((r) => ({ id: r.id, remaining: r.destinations.filter((d) => !handedOver.has(d)) }))),
-        );
-        if (handedOver.size < entries.length) {
-          console.error('room: handing events to some remote servers failed; retrying by alarm');
-          await this.host.scheduleAlarm(Date.now() + FEDERATION_RETRY_MS);
-          return;
-        }
-        if (rows.length < FEDERATION_BATCH && !this.again) return;
+    const byDestination = new Map<string, { pdus: JsonObject[]; edus: Edu[] }>();
+    for (const row of rows) {
+      for (const d of row.destinations) {
+        let items = byDestination.get(d);
+        if (!items) byDestination.set(d, (items = { pdus: [], edus: [] }));
+        if (row.pdu) items.pdus.push(row.pdu);
+        if (row.edu) items.edus.push(row.edu);
       }
-    } finally {
-      this.draining = false;
     }
+    const namespace = this.host.remoteServers();
+    const handedOver = await handOverPerServer(byDestination, (d, items) => remoteServerApi(namespace, d).performEnqueue(items));
+    this.host.transaction(() =>
+      this.host.store.federationHandedOver(rows.map((r) => ({ id: r.id, remaining: r.destinations.filter((d) => !handedOver.has(d)) }))),
+    );
+    return { rows: rows.length, complete: handedOver.size === byDestination.size };
   }
 
   private serverCounts(state: StateMap): ServerCounts {

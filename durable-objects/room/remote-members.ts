@@ -13,43 +13,32 @@
  * gets a row in `outbox_remote_members` in that same transaction — the pattern of the other
  * outboxes (outbox.ts, federation-outbox.ts): a crash neither loses a report nor makes one for
  * a change that was not stored. Rows are handed over after the commit, grouped per server; a
- * failed hand-over is retried from the alarm. Reports are idempotent (joined or not), so one
+ * failed hand-over is retried from the alarm (hand-over.ts, as federation-outbox.ts does). Reports are idempotent (joined or not), so one
  * repeated after a crash is harmless.
  */
 import type { JsonObject } from '../../core/canonical-json';
 import { remoteServerApi, type MembershipChange } from '../remote-server/api';
-import type { RoomDag } from './dag';
+import { HandOverLoop, handOverPerServer, type HandOverHost, type HandOverPolicy, type HandOverRound } from './hand-over';
 import { parseStateKey, type StateMap } from './state';
-import type { RoomStore } from './store';
 
-/** Rows reported per round, and the retry delay after a failed hand-over. */
-const REPORT_BATCH = 500;
-const REPORT_RETRY_MS = 1_000;
+/** Rows reported per round; after a failed hand-over, the retry delay and what is logged. */
+const REPORTING: HandOverPolicy = { batch: 500, retryMs: 1_000, failure: "room: reporting remote members to their servers' index failed; retrying by alarm" };
 /** Set once the room has reported its whole membership (see `noteChange`). */
 const INDEXED = 'remote_members_indexed';
 /** Member state keys are JSON `["m.room.member", userId]` (state.ts): test cheaply before parsing. */
 const MEMBER_KEY_PREFIX = '["m.room.member",';
 
-export interface RemoteMembersHost {
-  store: RoomStore;
-  dag: RoomDag;
-  /** `env.REMOTE_SERVER`. */
-  remoteServers(): DurableObjectNamespace;
-  transaction<T>(fn: () => T): T;
-  scheduleAlarm(at: number): Promise<void>;
-}
-
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
 export class RemoteMembers {
-  private draining = false;
-  private again = false;
+  private readonly loop: HandOverLoop;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the room reported its membership before (undefined: not read yet). */
   private indexed: boolean | undefined;
 
-  constructor(private readonly host: RemoteMembersHost) {
+  constructor(private readonly host: HandOverHost) {
     host.dag.onStateChange = (from, to) => this.noteChange(from, to);
+    this.loop = new HandOverLoop(REPORTING, host, (batch) => this.report(batch));
   }
 
   /** Whether reports wait in storage (at start, the Room sets its alarm for them). */
@@ -110,40 +99,26 @@ export class RemoteMembers {
    * Hand the due rows to their users' servers' RemoteServer objects. A server whose hand-over
    * failed keeps its rows; the alarm retries.
    */
-  async drain(): Promise<void> {
-    if (this.draining) {
-      this.again = true;
-      return;
+  drain(): Promise<void> {
+    return this.loop.drain();
+  }
+
+  private async report(batch: number): Promise<HandOverRound> {
+    const { store, dag } = this.host;
+    const roomId = dag.roomId;
+    if (roomId === undefined) return { rows: 0, complete: true };
+    const rows = store.dueRemoteMemberships(batch);
+    if (rows.length === 0) return { rows: 0, complete: true };
+    const byServer = new Map<string, MembershipChange[]>();
+    for (const r of rows) {
+      const server = serverOf(r.user_id);
+      let changes = byServer.get(server);
+      if (!changes) byServer.set(server, (changes = []));
+      changes.push({ user_id: r.user_id, joined: r.joined });
     }
-    this.draining = true;
-    try {
-      for (;;) {
-        this.again = false;
-        const { store, dag } = this.host;
-        const roomId = dag.roomId;
-        const rows = roomId === undefined ? [] : store.dueRemoteMemberships(REPORT_BATCH);
-        if (rows.length === 0) return;
-        const byServer = new Map<string, MembershipChange[]>();
-        for (const r of rows) {
-          const server = serverOf(r.user_id);
-          let changes = byServer.get(server);
-          if (!changes) byServer.set(server, (changes = []));
-          changes.push({ user_id: r.user_id, joined: r.joined });
-        }
-        const namespace = this.host.remoteServers();
-        const servers = [...byServer];
-        const results = await Promise.allSettled(servers.map(([server, changes]) => remoteServerApi(namespace, server).performRecordMemberships(roomId!, changes)));
-        const reported = new Set(servers.filter((_, i) => results[i]!.status === 'fulfilled').map(([server]) => server));
-        this.host.transaction(() => store.remoteMembershipsReported(rows.filter((r) => reported.has(serverOf(r.user_id)))));
-        if (reported.size < servers.length) {
-          console.error('room: reporting remote members to their servers\' index failed; retrying by alarm');
-          await this.host.scheduleAlarm(Date.now() + REPORT_RETRY_MS);
-          return;
-        }
-        if (rows.length < REPORT_BATCH && !this.again) return;
-      }
-    } finally {
-      this.draining = false;
-    }
+    const namespace = this.host.remoteServers();
+    const reported = await handOverPerServer(byServer, (server, changes) => remoteServerApi(namespace, server).performRecordMemberships(roomId, changes));
+    this.host.transaction(() => store.remoteMembershipsReported(rows.filter((r) => reported.has(serverOf(r.user_id)))));
+    return { rows: rows.length, complete: reported.size === byServer.size };
   }
 }

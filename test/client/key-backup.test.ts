@@ -5,47 +5,10 @@
  * version, and one user's backups invisible to another. Every response is checked against the
  * spec's OpenAPI schema for its operation and status.
  */
-import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import clientServerSpec from '../../../shared/spec/openapi/client-server.json';
-import { call, json, registerUser, type Session } from './helpers';
+import { registerUser, type Session } from './helpers';
 import { enc } from './room-helpers';
-
-// ---- responses checked against the spec ----------------------------------------------------
-
-interface OpenApi {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>>;
-}
-const SPEC = clientServerSpec as unknown as OpenApi;
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-
-/** Response bodies are whatever the spec allows; tests read fields off them freely. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type SpecBody = any;
-
-/**
- * A request to the spec operation `template` (its full path, e.g.
- * `/_matrix/client/v3/room_keys/keys/{roomId}`) that must answer `status` with a body matching
- * the spec's schema for it; statuses the spec lists without a schema must be a standard error.
- */
-async function request(method: string, template: string, opts: { path?: string; token: string; body?: unknown; raw?: string; status: number; errcode?: string }): Promise<SpecBody> {
-  const path = (opts.path ?? template).replace(/^\/_matrix\/client/, '');
-  const res = await call(method, path, { token: opts.token, ...(opts.body !== undefined ? { body: opts.body } : {}), ...(opts.raw !== undefined ? { raw: opts.raw } : {}) });
-  const body = await json<SpecBody>(res);
-  expect(res.status, `${method} ${path}: ${JSON.stringify(body)}`).toBe(opts.status);
-  if (opts.errcode !== undefined) expect(body.errcode, `${method} ${path}`).toBe(opts.errcode);
-  const op = SPEC.paths[template]?.[method.toLowerCase()];
-  if (!op) throw new Error(`the spec has no ${method} ${template}`);
-  const schema = op.responses[String(opts.status)]?.content?.['application/json']?.schema;
-  if (schema) {
-    const validate = ajv.compile(schema);
-    expect(validate(body), `${method} ${path} ${opts.status} does not match the spec: ${ajv.errorsText(validate.errors)}`).toBe(true);
-  } else {
-    expect(opts.status, `the spec has no ${opts.status} for ${method} ${template}`).toBeGreaterThanOrEqual(400);
-    expect(body).toEqual(expect.objectContaining({ errcode: expect.stringMatching(/^M_/), error: expect.any(String) }));
-  }
-  return body;
-}
+import { specRequest as request } from './spec-request';
 
 const VERSION = '/_matrix/client/v3/room_keys/version';
 const VERSION_OF = '/_matrix/client/v3/room_keys/version/{version}';

@@ -8,12 +8,10 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, encodeBase64 } from '../../core/base64';
-import { cloneJson, type JsonObject } from '../../core/canonical-json';
-import { nobleEd25519 as ed } from '../../core/crypto/ed25519-noble';
-import { signingInput } from '../../core/crypto/signing';
+import type { JsonObject } from '../../core/canonical-json';
 import { userApi } from '../../durable-objects/user/api';
 import { userKeysApi } from '../../durable-objects/user-keys/api';
+import { fallbackKey, KEY_ALG as ALG, newCrossSigning, newDevice, newSigningKey, oneTimeKeys, randomKey, sign, verifies } from '../keys-fixtures';
 import { call, json, loginUser, passwordAuthDict, registerUser, SERVER, uniqueName, type Session } from './helpers';
 import { createRoom, enc, ok } from './room-helpers';
 import { specRequest, type SpecBody } from './spec-request';
@@ -23,93 +21,6 @@ const QUERY = '/_matrix/client/v3/keys/query';
 const CLAIM = '/_matrix/client/v3/keys/claim';
 const SIGNING_UPLOAD = '/_matrix/client/v3/keys/device_signing/upload';
 const SIGNATURES_UPLOAD = '/_matrix/client/v3/keys/signatures/upload';
-const ALG = 'signed_curve25519';
-
-// ---- real keys ----------------------------------------------------------------------------------
-
-interface SigningKey {
-  seed: Uint8Array;
-  publicKey: string;
-}
-
-async function newSigningKey(): Promise<SigningKey> {
-  const seed = crypto.getRandomValues(new Uint8Array(32));
-  return { seed, publicKey: encodeBase64(await ed.publicKey(seed)) };
-}
-
-const randomKey = () => encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
-
-/** `obj` with `userId`'s signature under `keyId` added (spec appendix "Signing JSON"). */
-async function sign(obj: JsonObject, userId: string, keyId: string, key: SigningKey): Promise<JsonObject> {
-  const out = cloneJson(obj);
-  const signature = encodeBase64(await ed.sign(key.seed, signingInput(obj)));
-  const signatures = (out.signatures ?? {}) as JsonObject;
-  signatures[userId] = { ...((signatures[userId] as JsonObject | undefined) ?? {}), [keyId]: signature };
-  out.signatures = signatures;
-  return out;
-}
-
-/** Whether `obj` carries a valid signature of `userId` under `keyId` by `publicKey`. */
-async function verifies(obj: JsonObject, userId: string, keyId: string, publicKey: string): Promise<boolean> {
-  const signature = ((obj.signatures as JsonObject | undefined)?.[userId] as JsonObject | undefined)?.[keyId];
-  return typeof signature === 'string' && ed.verify(decodeBase64(publicKey), signingInput(obj), decodeBase64(signature));
-}
-
-/** A device with its ed25519 identity key, and its self-signed DeviceKeys. */
-interface Device {
-  session: Session;
-  key: SigningKey;
-  deviceKeys: JsonObject;
-}
-
-async function newDevice(session: Session): Promise<Device> {
-  const key = await newSigningKey();
-  const keyId = `ed25519:${session.device_id}`;
-  const unsigned: JsonObject = {
-    user_id: session.user_id,
-    device_id: session.device_id,
-    algorithms: ['m.olm.v1.curve25519-aes-sha2', 'm.megolm.v1.aes-sha2'],
-    keys: { [`curve25519:${session.device_id}`]: randomKey(), [keyId]: key.publicKey },
-  };
-  return { session, key, deviceKeys: await sign(unsigned, session.user_id, keyId, key) };
-}
-
-/** `n` signed one-time keys (KeyObjects) of the device, IDs `<prefix><i>`. */
-async function oneTimeKeys(device: Device, n: number, prefix = 'AAAA'): Promise<JsonObject> {
-  const out: JsonObject = {};
-  for (let i = 0; i < n; i++) {
-    out[`${ALG}:${prefix}${i}`] = await sign({ key: randomKey() }, device.session.user_id, `ed25519:${device.session.device_id}`, device.key);
-  }
-  return out;
-}
-
-async function fallbackKey(device: Device, id: string): Promise<JsonObject> {
-  return { [`${ALG}:${id}`]: await sign({ key: randomKey(), fallback: true }, device.session.user_id, `ed25519:${device.session.device_id}`, device.key) };
-}
-
-interface CrossSigning {
-  master: SigningKey;
-  selfSigning: SigningKey;
-  userSigning: SigningKey;
-  body: { master_key: JsonObject; self_signing_key: JsonObject; user_signing_key: JsonObject };
-}
-
-/** A full set of cross-signing keys for `userId`, the others signed by the master key. */
-async function newCrossSigning(userId: string): Promise<CrossSigning> {
-  const [master, selfSigning, userSigning] = await Promise.all([newSigningKey(), newSigningKey(), newSigningKey()]);
-  const key = (usage: string, k: SigningKey): JsonObject => ({ user_id: userId, usage: [usage], keys: { [`ed25519:${k.publicKey}`]: k.publicKey } });
-  const bySigner = (obj: JsonObject) => sign(obj, userId, `ed25519:${master.publicKey}`, master);
-  return {
-    master,
-    selfSigning,
-    userSigning,
-    body: {
-      master_key: key('master', master),
-      self_signing_key: await bySigner(key('self_signing', selfSigning)),
-      user_signing_key: await bySigner(key('user_signing', userSigning)),
-    },
-  };
-}
 
 // ---- requests -----------------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ export interface SpecRequest {
   path?: string;
   token?: string;
   body?: unknown;
+  /** A request body sent as it is (e.g. malformed JSON), instead of `body`. */
+  raw?: string;
   /** The status the test expects; the response must match the spec for it. */
   status: number;
   errcode?: string;
@@ -35,7 +37,11 @@ export interface SpecRequest {
  */
 export async function specRequest(method: string, template: string, opts: SpecRequest): Promise<SpecBody> {
   const path = (opts.path ?? template).replace(/^\/_matrix\/client/, '');
-  const res = await call(method, path, { ...(opts.token !== undefined ? { token: opts.token } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) });
+  const res = await call(method, path, {
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+    ...(opts.raw !== undefined ? { raw: opts.raw } : {}),
+  });
   const body = await json<SpecBody>(res);
   expect(res.status, `${method} ${path}: ${JSON.stringify(body)}`).toBe(opts.status);
   if (opts.errcode !== undefined) expect(body.errcode, `${method} ${path}`).toBe(opts.errcode);

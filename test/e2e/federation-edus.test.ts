@@ -10,13 +10,12 @@
  * - `m.device_list_update` and `m.signing_key_update` put the user into local room-mates'
  *   /sync `device_lists.changed`, and no one else's.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../core/canonical-json';
 import { computeEventId } from '../../core/events/hashes';
-import { ALL_ROOM_VERSIONS, getRoomVersionRules } from '../../core/room-versions';
-import { startWithFakeServer, type FakeServer } from './federation-harness';
-import type { Instance } from './instance';
-import { specClient } from './spec-client';
+import { getRoomVersionRules } from '../../core/room-versions';
+import { eventually } from './federation-harness';
+import { specClient, useFakeServer } from './spec-client';
 
 const HS = 'hs1.test';
 const FAKE = 'fake.test';
@@ -24,37 +23,13 @@ const F = '/_matrix/federation/v1';
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
 
-let fake: FakeServer;
-let hs: Instance | undefined;
-let stop: (() => Promise<void>) | undefined;
-const { request, register } = specClient(() => hs!);
-
-beforeAll(async () => {
-  ({ fake, hs, stop } = await startWithFakeServer(HS, FAKE));
-  // Transactions the instance sends to the stand-in: acknowledged.
-  fake.handle('PUT', /^\/_matrix\/federation\/v1\/send\//, () => ({ body: { pdus: {} } }));
-}, 120_000);
-
-afterAll(async () => {
-  await stop?.();
-});
-
-/** Poll `check` until it stops throwing (deliveries are asynchronous). */
-async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
+// Transactions the instance sends to the stand-in: acknowledged.
+const { fake, hs } = useFakeServer(HS, FAKE, (server) => server.handle('PUT', /^\/_matrix\/federation\/v1\/send\//, () => ({ body: { pdus: {} } })));
+const { request, register } = specClient(hs);
 
 let txnCounter = 0;
 async function sendEdus(edus: JsonObject[]) {
-  const res = await fake.send(hs!.base, HS, 'PUT', `${F}/send/edus${++txnCounter}`, { origin: FAKE, origin_server_ts: Date.now(), pdus: [], edus });
+  const res = await fake().send(hs().base, HS, 'PUT', `${F}/send/edus${++txnCounter}`, { origin: FAKE, origin_server_ts: Date.now(), pdus: [], edus });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 }
 
@@ -65,17 +40,6 @@ async function sync(token: string, since?: string) {
 type PresenceEvent = { type: string; sender: string; content: JsonObject };
 const presenceOf = (body: { presence?: { events?: PresenceEvent[] } }, userId: string) => body.presence?.events?.find((e) => e.sender === userId);
 
-/** A user of the stand-in joins a local room through make_join / send_join. */
-async function remoteJoin(roomId: string, userId: string): Promise<void> {
-  const ver = ALL_ROOM_VERSIONS.map((v) => `ver=${enc(v)}`).join('&');
-  const made = await fake.send(hs!.base, HS, 'GET', `${F}/make_join/${enc(roomId)}/${enc(userId)}?${ver}`);
-  expect(made.status, JSON.stringify(made.body)).toBe(200);
-  const rules = getRoomVersionRules(made.body.room_version)!;
-  const join = await fake.signEvent({ ...made.body.event, origin: FAKE, origin_server_ts: Date.now() }, rules);
-  const sent = await fake.send(hs!.base, HS, 'PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(computeEventId(join, rules))}`, join);
-  expect(sent.status, JSON.stringify(sent.body)).toBe(200);
-}
-
 async function localRoom(token: string): Promise<string> {
   return (await request('POST', `${C}/createRoom`, { token, body: { preset: 'public_chat' }, expect: 200 })).room_id;
 }
@@ -85,7 +49,7 @@ describe('EDUs about remote users', { timeout: 60_000 }, () => {
     const alice = await register('alice');
     const bob = `@bob:${FAKE}`;
     const roomId = await localRoom(alice.access_token);
-    await remoteJoin(roomId, bob);
+    await fake().joinRoom(hs().base, HS, roomId, bob);
     const first = await sync(alice.access_token);
 
     await sendEdus([
@@ -129,7 +93,7 @@ describe('EDUs about remote users', { timeout: 60_000 }, () => {
     const events: { id: string; pdu: JsonObject; depth: number }[] = [];
     const add = async (type: string, content: JsonObject, auth: string[]) => {
       const prev = events.at(-1);
-      const pdu = await fake.signEvent({
+      const pdu = await fake().signEvent({
         type, room_id: roomId, sender: carol, state_key: type === 'm.room.member' ? carol : '', content, origin_server_ts: Date.now(),
         depth: (prev?.depth ?? 0) + 1, prev_events: prev ? [prev.id] : [], auth_events: auth,
       }, rules);
@@ -141,7 +105,7 @@ describe('EDUs about remote users', { timeout: 60_000 }, () => {
     const member = await add('m.room.member', { membership: 'join' }, [create]);
     const pl = await add('m.room.power_levels', { users: { [carol]: 100 } }, [create, member]);
     const jr = await add('m.room.join_rules', { join_rule: 'public' }, [create, member, pl]);
-    fake.handle('GET', /^\/_matrix\/federation\/v1\/make_join\/([^/]+)\/([^/]+)$/, (_req, m) => ({
+    fake().handle('GET', /^\/_matrix\/federation\/v1\/make_join\/([^/]+)\/([^/]+)$/, (_req, m) => ({
       body: {
         room_version: '10',
         event: {
@@ -150,7 +114,7 @@ describe('EDUs about remote users', { timeout: 60_000 }, () => {
         },
       },
     }));
-    fake.handle('PUT', /^\/_matrix\/federation\/v2\/send_join\//, () => ({
+    fake().handle('PUT', /^\/_matrix\/federation\/v2\/send_join\//, () => ({
       body: { origin: FAKE, state: events.map((e) => e.pdu), auth_chain: events.map((e) => e.pdu) },
     }));
 
@@ -170,7 +134,7 @@ describe('EDUs about remote users', { timeout: 60_000 }, () => {
     const grace = await register('grace');
     const henry = `@henry:${FAKE}`;
     const roomId = await localRoom(frank.access_token);
-    await remoteJoin(roomId, henry);
+    await fake().joinRoom(hs().base, HS, roomId, henry);
     const first = await sync(frank.access_token);
     const outsider = await sync(grace.access_token);
 

@@ -13,7 +13,8 @@ import { encodeCanonicalJson, isJsonObject, type JsonObject, type JsonValue } fr
 import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
 import { signEvent, signJson, signingInput } from '../../core/crypto/signing';
 import { formatXMatrix, parseXMatrix, receivedSigningObject, requestSigningObject } from '../../core/federation/x-matrix';
-import type { RoomVersionRules } from '../../core/room-versions';
+import { computeEventId } from '../../core/events/hashes';
+import { ALL_ROOM_VERSIONS, getRoomVersionRules, type RoomVersionRules } from '../../core/room-versions';
 import { startInstance, type Instance } from './instance';
 
 const ed = createNobleEd25519();
@@ -50,7 +51,22 @@ export interface FakeServer {
   send(base: string, destination: string, method: string, uri: string, body?: JsonObject, opts?: { sign?: 'ok' | 'wrong-key' | 'wrong-destination' | 'none' }): Promise<{ status: number; body: any }>;
   /** Add the content hash and this server's signature to an event (room version rules). */
   signEvent(pdu: JsonObject, rules: RoomVersionRules): Promise<JsonObject>;
+  /**
+   * `userId` of this server joins `roomId` on the instance at `base` (server name
+   * `destination`) through make_join, offering every room version, and send_join v2 (spec
+   * v1.16 "Joining Rooms"); rejects when either is refused.
+   */
+  joinRoom(base: string, destination: string, roomId: string, userId: string): Promise<RemoteJoin>;
   stop(): Promise<void>;
+}
+
+/** A join through send_join: the signed join event and what the resident server answered. */
+export interface RemoteJoin {
+  rules: RoomVersionRules;
+  join: JsonObject;
+  joinId: string;
+  /** The send_join response (`state`, `auth_chain`, …). */
+  response: { state: JsonObject[]; auth_chain: JsonObject[] } & JsonObject;
 }
 
 export async function startFakeServer(opts: { serverName?: string } = {}): Promise<FakeServer> {
@@ -123,7 +139,7 @@ export async function startFakeServer(opts: { serverName?: string } = {}): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeServer = {
     serverName,
     url,
     keyId,
@@ -159,6 +175,18 @@ export async function startFakeServer(opts: { serverName?: string } = {}): Promi
     signEvent(pdu, rules) {
       return signEvent(pdu, rules, serverName, keyId, seed, ed);
     },
+    async joinRoom(base, destination, roomId, userId) {
+      const enc = encodeURIComponent;
+      const ver = ALL_ROOM_VERSIONS.map((v) => `ver=${enc(v)}`).join('&');
+      const made = await fake.send(base, destination, 'GET', `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(userId)}?${ver}`);
+      if (made.status !== 200) throw new Error(`make_join: ${made.status} ${JSON.stringify(made.body)}`);
+      const rules = getRoomVersionRules(made.body.room_version)!;
+      const join = await fake.signEvent({ ...made.body.event, origin: serverName, origin_server_ts: Date.now() }, rules);
+      const joinId = computeEventId(join, rules);
+      const sent = await fake.send(base, destination, 'PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(joinId)}`, join);
+      if (sent.status !== 200) throw new Error(`send_join: ${sent.status} ${JSON.stringify(sent.body)}`);
+      return { rules, join, joinId, response: sent.body };
+    },
     stop() {
       return new Promise((resolve) => {
         server.closeAllConnections();
@@ -166,6 +194,7 @@ export async function startFakeServer(opts: { serverName?: string } = {}): Promi
       });
     },
   };
+  return fake;
 }
 
 /**
@@ -184,4 +213,17 @@ export async function startWithFakeServer(instanceName: string, fakeName = 'fake
       await fake.stop();
     },
   };
+}
+
+/** Poll `check` until it stops throwing (deliveries across servers are asynchronous). */
+export async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

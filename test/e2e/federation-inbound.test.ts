@@ -16,7 +16,7 @@ import { signingInput } from '../../core/crypto/signing';
 import { computeEventId } from '../../core/events/hashes';
 import { formatXMatrix, requestSigningObject } from '../../core/federation/x-matrix';
 import { ALL_ROOM_VERSIONS, getRoomVersionRules, type RoomVersionRules } from '../../core/room-versions';
-import { startFakeServer, type FakeServer } from './federation-harness';
+import { eventually, startFakeServer, type FakeServer } from './federation-harness';
 import { startInstance, type Instance } from './instance';
 import { responseValidator } from './openapi';
 import { specClient } from './spec-client';
@@ -45,19 +45,6 @@ afterAll(async () => {
   await fake?.stop();
   await other?.stop();
 });
-
-/** Poll `check` until it stops throwing (deliveries to users are asynchronous). */
-async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
 
 /** What the fake knows of the room it joined, to build its own events. */
 interface RoomView {

@@ -9,91 +9,35 @@
  * `user/devices`. Every client response is checked against the spec by spec-client.ts, every
  * federation answer with the server-server schema.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeBase64 } from '../../core/base64';
-import { cloneJson, type JsonObject } from '../../core/canonical-json';
-import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
-import { signingInput } from '../../core/crypto/signing';
-import { computeEventId } from '../../core/events/hashes';
-import { getRoomVersionRules } from '../../core/room-versions';
-import { startWithFakeServer, type FakeServer } from './federation-harness';
-import type { Instance } from './instance';
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../core/canonical-json';
+import { KEY_ALG as ALG, newCrossSigning, newDevice, oneTimeKeys, sign } from '../keys-fixtures';
 import { responseValidator } from './openapi';
-import { specClient } from './spec-client';
+import { specClient, useFakeServer } from './spec-client';
 
 const HS = 'hs1.test';
 const F = '/_matrix/federation/v1';
 const C = '/_matrix/client/v3';
-const ALG = 'signed_curve25519';
 const enc = encodeURIComponent;
-const ed = createNobleEd25519();
 
-let fake: FakeServer;
-let hs: Instance;
-let stop: () => Promise<void>;
-const { request, register } = specClient(() => hs);
 /** EDUs the stand-in received in transactions. */
 const edus: JsonObject[] = [];
-
-beforeAll(async () => {
-  ({ fake, hs, stop } = await startWithFakeServer(HS));
-  fake.handle('PUT', /^\/_matrix\/federation\/v1\/send\//, (req) => {
+const { fake, hs } = useFakeServer(HS, 'fake.test', (server) =>
+  server.handle('PUT', /^\/_matrix\/federation\/v1\/send\//, (req) => {
     edus.push(...(((req.body as JsonObject).edus ?? []) as JsonObject[]));
     return { body: { pdus: {} } };
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await stop?.();
-});
-
-// ---- real keys ----------------------------------------------------------------------------------
-
-interface SigningKey {
-  seed: Uint8Array;
-  publicKey: string;
-}
-
-async function newSigningKey(): Promise<SigningKey> {
-  const seed = crypto.getRandomValues(new Uint8Array(32));
-  return { seed, publicKey: encodeBase64(await ed.publicKey(seed)) };
-}
-
-const randomKey = () => encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
-
-async function sign(obj: JsonObject, userId: string, keyId: string, key: SigningKey): Promise<JsonObject> {
-  const out = cloneJson(obj);
-  const signatures = (out.signatures ?? {}) as JsonObject;
-  signatures[userId] = { ...((signatures[userId] as JsonObject | undefined) ?? {}), [keyId]: encodeBase64(await ed.sign(key.seed, signingInput(obj))) };
-  out.signatures = signatures;
-  return out;
-}
-
-async function deviceKeys(userId: string, deviceId: string, key: SigningKey): Promise<JsonObject> {
-  return sign(
-    { user_id: userId, device_id: deviceId, algorithms: ['m.olm.v1.curve25519-aes-sha2', 'm.megolm.v1.aes-sha2'], keys: { [`curve25519:${deviceId}`]: randomKey(), [`ed25519:${deviceId}`]: key.publicKey } },
-    userId, `ed25519:${deviceId}`, key,
-  );
-}
-
-async function crossSigning(userId: string) {
-  const [master, selfSigning] = await Promise.all([newSigningKey(), newSigningKey()]);
-  const key = (usage: string, k: SigningKey): JsonObject => ({ user_id: userId, usage: [usage], keys: { [`ed25519:${k.publicKey}`]: k.publicKey } });
-  return {
-    master_key: key('master', master),
-    self_signing_key: await sign(key('self_signing', selfSigning), userId, `ed25519:${master.publicKey}`, master),
-  };
-}
+  }),
+);
+const { request, register } = specClient(hs);
 
 type Session = { user_id: string; access_token: string; device_id: string };
 
 /** A local user with signed device keys and `n` one-time keys uploaded. */
 async function userWithKeys(name: string, n: number): Promise<{ session: Session; keys: JsonObject; otks: JsonObject }> {
   const session = await register(name);
-  const key = await newSigningKey();
-  const keys = await deviceKeys(session.user_id, session.device_id, key);
-  const otks: JsonObject = {};
-  for (let i = 0; i < n; i++) otks[`${ALG}:K${i}`] = await sign({ key: randomKey() }, session.user_id, `ed25519:${session.device_id}`, key);
+  const device = await newDevice(session);
+  const keys = device.deviceKeys;
+  const otks = await oneTimeKeys(device, n, 'K');
   const uploaded = await request('POST', `${C}/keys/upload`, { token: session.access_token, body: { device_keys: keys, one_time_keys: otks }, expect: 200 });
   expect(uploaded.one_time_key_counts).toEqual({ [ALG]: n });
   return { session, keys, otks };
@@ -101,7 +45,7 @@ async function userWithKeys(name: string, n: number): Promise<{ session: Session
 
 /** A signed request of the stand-in whose 200 answer must match the server-server spec. */
 async function federation(method: 'GET' | 'POST', template: string, path: string, body?: JsonObject) {
-  const res = await fake.send(hs.base, HS, method, path, body);
+  const res = await fake().send(hs().base, HS, method, path, body);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   responseValidator('server-server', method.toLowerCase(), template, 200)(res.body);
   return res.body;
@@ -120,7 +64,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
 describe('keys of this server’s users over federation', { timeout: 60_000 }, () => {
   it('answers user/keys/query, user/keys/claim and user/devices from the uploaded keys', async () => {
     const { session: alice, keys, otks } = await userWithKeys('alice', 2);
-    const cs = await crossSigning(alice.user_id);
+    const cs = (await newCrossSigning(alice.user_id)).body;
     await request('POST', `${C}/keys/device_signing/upload`, { token: alice.access_token, body: cs, expect: 200 });
 
     const queried = await federation('POST', `${F}/user/keys/query`, `${F}/user/keys/query`, { device_keys: { [alice.user_id]: [] } });
@@ -148,36 +92,33 @@ describe('keys of this server’s users over federation', { timeout: 60_000 }, (
 describe('keys of other servers’ users', { timeout: 60_000 }, () => {
   it('are asked of their server in signed requests, only the users asked for kept', async () => {
     const me = await register('querier');
-    const bob = `@bob:${fake.serverName}`;
-    const bobKey = await newSigningKey();
-    const bobKeys = await deviceKeys(bob, 'BOBDEVICE', bobKey);
-    const bobCs = await crossSigning(bob);
-    const bobOtk = { [`${ALG}:B1`]: await sign({ key: randomKey() }, bob, 'ed25519:BOBDEVICE', bobKey) };
-    fake.handle('POST', /^\/_matrix\/federation\/v1\/user\/keys\/query$/, () => ({
+    const bob = `@bob:${fake().serverName}`;
+    const bobDevice = await newDevice({ user_id: bob, device_id: 'BOBDEVICE' });
+    const bobKeys = bobDevice.deviceKeys;
+    const bobCs = (await newCrossSigning(bob)).body;
+    const bobOtk = await oneTimeKeys(bobDevice, 1, 'B');
+    fake().handle('POST', /^\/_matrix\/federation\/v1\/user\/keys\/query$/, () => ({
       body: { device_keys: { [bob]: { BOBDEVICE: bobKeys }, '@intruder:elsewhere.test': {} }, master_keys: { [bob]: bobCs.master_key }, self_signing_keys: { [bob]: bobCs.self_signing_key } },
     }));
-    fake.handle('POST', /^\/_matrix\/federation\/v1\/user\/keys\/claim$/, () => ({ body: { one_time_keys: { [bob]: { BOBDEVICE: bobOtk } } } }));
+    fake().handle('POST', /^\/_matrix\/federation\/v1\/user\/keys\/claim$/, () => ({ body: { one_time_keys: { [bob]: { BOBDEVICE: bobOtk } } } }));
 
     const queried = await request('POST', `${C}/keys/query`, { token: me.access_token, body: { device_keys: { [bob]: [] } }, expect: 200 });
     expect(queried.failures).toEqual({});
     expect(queried.device_keys).toEqual({ [bob]: { BOBDEVICE: bobKeys } });
     expect(queried.master_keys).toEqual({ [bob]: bobCs.master_key });
     expect(queried.self_signing_keys).toEqual({ [bob]: bobCs.self_signing_key });
-    const asked = fake.requests.filter((r) => r.uri === `${F}/user/keys/query`).at(-1)!;
+    const asked = fake().requests.filter((r) => r.uri === `${F}/user/keys/query`).at(-1)!;
     expect(asked).toMatchObject({ method: 'POST', origin: HS, verified: true, body: { device_keys: { [bob]: [] } } });
 
     const claimed = await request('POST', `${C}/keys/claim`, { token: me.access_token, body: { one_time_keys: { [bob]: { BOBDEVICE: ALG } } }, expect: 200 });
     expect(claimed).toEqual({ one_time_keys: { [bob]: { BOBDEVICE: bobOtk } }, failures: {} });
-    const claimRequest = fake.requests.filter((r) => r.uri === `${F}/user/keys/claim`).at(-1)!;
+    const claimRequest = fake().requests.filter((r) => r.uri === `${F}/user/keys/claim`).at(-1)!;
     expect(claimRequest).toMatchObject({ origin: HS, verified: true, body: { one_time_keys: { [bob]: { BOBDEVICE: ALG } } } });
 
     // Signing bob's master key with the user-signing key: checked against the master key his
     // server gives, and afterwards shown to the signer only, on the keys his server answers.
-    const userSigning = await newSigningKey();
-    const master = await newSigningKey();
-    const masterKey = { user_id: me.user_id, usage: ['master'], keys: { [`ed25519:${master.publicKey}`]: master.publicKey } };
-    const userSigningKey = await sign({ user_id: me.user_id, usage: ['user_signing'], keys: { [`ed25519:${userSigning.publicKey}`]: userSigning.publicKey } }, me.user_id, `ed25519:${master.publicKey}`, master);
-    await request('POST', `${C}/keys/device_signing/upload`, { token: me.access_token, body: { master_key: masterKey, user_signing_key: userSigningKey }, expect: 200 });
+    const { body: mine, userSigning } = await newCrossSigning(me.user_id);
+    await request('POST', `${C}/keys/device_signing/upload`, { token: me.access_token, body: { master_key: mine.master_key, user_signing_key: mine.user_signing_key }, expect: 200 });
     const bobMasterId = Object.values(bobCs.master_key.keys as JsonObject)[0] as string;
     const signedBob = await sign(bobCs.master_key, me.user_id, `ed25519:${userSigning.publicKey}`, userSigning);
     const uploaded = await request('POST', `${C}/keys/signatures/upload`, { token: me.access_token, body: { [bob]: { [bobMasterId]: signedBob } }, expect: 200 });
@@ -191,18 +132,18 @@ describe('keys of other servers’ users', { timeout: 60_000 }, () => {
 
   it('lists a server that does not answer within the timeout in failures', async () => {
     const me = await register('patient');
-    const bob = `@slowbob:${fake.serverName}`;
-    fake.handle('POST', /^\/_matrix\/federation\/v1\/user\/keys\/(query|claim)$/, async () => {
+    const bob = `@slowbob:${fake().serverName}`;
+    fake().handle('POST', /^\/_matrix\/federation\/v1\/user\/keys\/(query|claim)$/, async () => {
       await new Promise((r) => setTimeout(r, 5000));
       return { body: { device_keys: {}, one_time_keys: {} } };
     });
     const started = Date.now();
     const queried = await request('POST', `${C}/keys/query`, { token: me.access_token, body: { device_keys: { [bob]: [], [me.user_id]: [] }, timeout: 500 }, expect: 200 });
     expect(Date.now() - started).toBeLessThan(4000);
-    expect(Object.keys(queried.failures)).toEqual([fake.serverName]);
+    expect(Object.keys(queried.failures)).toEqual([fake().serverName]);
     expect(queried.device_keys).toEqual({ [me.user_id]: {} });
     const claimed = await request('POST', `${C}/keys/claim`, { token: me.access_token, body: { one_time_keys: { [bob]: { D: ALG } }, timeout: 500 }, expect: 200 });
-    expect(Object.keys(claimed.failures)).toEqual([fake.serverName]);
+    expect(Object.keys(claimed.failures)).toEqual([fake().serverName]);
     expect(claimed.one_time_keys).toEqual({});
   });
 });
@@ -211,28 +152,23 @@ describe('device-list EDUs', { timeout: 60_000 }, () => {
   it('tell a server sharing a room of key uploads, cross-signing keys and deleted devices, in stream order', async () => {
     const carol = await register('carol');
     const room = await request('POST', `${C}/createRoom`, { token: carol.access_token, body: { preset: 'public_chat' }, expect: 200 });
-    const bob = `@bob:${fake.serverName}`;
-    const made = await fake.send(hs.base, HS, 'GET', `${F}/make_join/${enc(room.room_id)}/${enc(bob)}?ver=10&ver=11&ver=12`);
-    expect(made.status, JSON.stringify(made.body)).toBe(200);
-    const rules = getRoomVersionRules(made.body.room_version as string)!;
-    const join = await fake.signEvent({ ...(made.body.event as JsonObject), origin_server_ts: Date.now() }, rules);
-    const joined = await fake.send(hs.base, HS, 'PUT', `/_matrix/federation/v2/send_join/${enc(room.room_id)}/${enc(computeEventId(join, rules))}`, join);
-    expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+    const bob = `@bob:${fake().serverName}`;
+    await fake().joinRoom(hs().base, HS, room.room_id, bob);
 
     const ofCarol = (type: string) => edus.filter((e) => e.edu_type === type && (e.content as JsonObject).user_id === carol.user_id).map((e) => e.content as JsonObject);
-    const keys = await deviceKeys(carol.user_id, carol.device_id, await newSigningKey());
+    const keys = (await newDevice(carol)).deviceKeys;
     await request('POST', `${C}/keys/upload`, { token: carol.access_token, body: { device_keys: keys }, expect: 200 });
     await until('an m.device_list_update', () => ofCarol('m.device_list_update').length > 0);
     expect(ofCarol('m.device_list_update')).toEqual([{ user_id: carol.user_id, device_id: carol.device_id, stream_id: 1, prev_id: [], keys }]);
 
-    const cs = await crossSigning(carol.user_id);
+    const cs = (await newCrossSigning(carol.user_id)).body;
     await request('POST', `${C}/keys/device_signing/upload`, { token: carol.access_token, body: cs, expect: 200 });
     await until('an m.signing_key_update', () => ofCarol('m.signing_key_update').length > 0);
     expect(ofCarol('m.signing_key_update')).toEqual([{ user_id: carol.user_id, master_key: cs.master_key, self_signing_key: cs.self_signing_key }]);
 
     // A second device with keys, logged out: its deletion follows in the stream.
     const login = await request('POST', `${C}/login`, { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: carol.user_id }, password: 'e2e password' }, expect: 200 });
-    await request('POST', `${C}/keys/upload`, { token: login.access_token, body: { device_keys: await deviceKeys(carol.user_id, login.device_id, await newSigningKey()) }, expect: 200 });
+    await request('POST', `${C}/keys/upload`, { token: login.access_token, body: { device_keys: (await newDevice({ user_id: carol.user_id, device_id: login.device_id })).deviceKeys }, expect: 200 });
     await request('POST', `${C}/logout`, { token: login.access_token, body: {}, expect: 200 });
     await until('three m.device_list_update', () => ofCarol('m.device_list_update').length >= 3);
     const updates = ofCarol('m.device_list_update');

@@ -7,14 +7,12 @@
  * fails the auth rules.
  * Events that get_missing_events returns get the checks of /send PDUs (strict canonical JSON).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../core/canonical-json';
 import { computeEventId } from '../../core/events/hashes';
-import { ALL_ROOM_VERSIONS, getRoomVersionRules, type RoomVersionRules } from '../../core/room-versions';
-import { startWithFakeServer, type FakeServer } from './federation-harness';
-import type { Instance } from './instance';
+import type { RoomVersionRules } from '../../core/room-versions';
 import { responseValidator } from './openapi';
-import { specClient } from './spec-client';
+import { specClient, useFakeServer } from './spec-client';
 
 const HS = 'hs1.test';
 const FAKE = 'fake.test';
@@ -22,41 +20,32 @@ const F = '/_matrix/federation/v1';
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
 
-let fake: FakeServer;
-let hs: Instance | undefined;
-let stop: (() => Promise<void>) | undefined;
-const { request, register } = specClient(() => hs!);
-
 /** What the stand-in serves: events by ID (`/event`), states by event ID (`/state_ids`). */
 const served = new Map<string, JsonObject>();
 const states = new Map<string, { pdu_ids: string[]; auth_chain_ids: string[] }>();
 /** What get_missing_events answers. */
 let missingEvents: JsonObject[] = [];
 
-beforeAll(async () => {
-  ({ fake, hs, stop } = await startWithFakeServer(HS, FAKE));
-  fake.handle('PUT', /^\/_matrix\/federation\/v1\/send\//, () => ({ body: { pdus: {} } }));
-  fake.handle('POST', /^\/_matrix\/federation\/v1\/get_missing_events\//, () => ({ body: { events: missingEvents } }));
+const { fake, hs } = useFakeServer(HS, FAKE, (server) => {
+  server.handle('PUT', /^\/_matrix\/federation\/v1\/send\//, () => ({ body: { pdus: {} } }));
+  server.handle('POST', /^\/_matrix\/federation\/v1\/get_missing_events\//, () => ({ body: { events: missingEvents } }));
   const notFound = { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'Not here' } };
-  fake.handle('GET', /^\/_matrix\/federation\/v1\/event\/([^/]+)$/, (_req, m) => {
+  server.handle('GET', /^\/_matrix\/federation\/v1\/event\/([^/]+)$/, (_req, m) => {
     const pdu = served.get(decodeURIComponent(m[1]!));
     return pdu ? { body: { origin: FAKE, origin_server_ts: Date.now(), pdus: [pdu] } } : notFound;
   });
   const stateAt = (uri: string) => states.get(new URL(uri, 'http://x').searchParams.get('event_id') ?? '');
-  fake.handle('GET', /^\/_matrix\/federation\/v1\/state_ids\//, (req) => {
+  server.handle('GET', /^\/_matrix\/federation\/v1\/state_ids\//, (req) => {
     const state = stateAt(req.uri);
     return state ? { body: state } : notFound;
   });
-  fake.handle('GET', /^\/_matrix\/federation\/v1\/state\//, (req) => {
+  server.handle('GET', /^\/_matrix\/federation\/v1\/state\//, (req) => {
     const state = stateAt(req.uri);
     const pdus = (ids: string[]) => ids.flatMap((id) => (served.has(id) ? [served.get(id)!] : []));
     return state ? { body: { pdus: pdus(state.pdu_ids), auth_chain: pdus(state.auth_chain_ids) } } : notFound;
   });
-}, 120_000);
-
-afterAll(async () => {
-  await stop?.();
 });
+const { request, register } = specClient(hs);
 
 let alice: { user_id: string; access_token: string };
 const bob = `@bob:${FAKE}`;
@@ -76,7 +65,7 @@ let room: {
 /** An event of bob on `prev`, signed by the stand-in; `auth` are the auth events besides the create event. */
 async function bobEvent(type: string, content: JsonObject, prev: { id: string; depth: number }, auth: string[], stateKey?: string) {
   const { rules } = room;
-  const pdu = await fake.signEvent({
+  const pdu = await fake().signEvent({
     type, room_id: room.roomId, sender: bob, content, origin_server_ts: Date.now(), depth: prev.depth + 1, prev_events: [prev.id],
     auth_events: [...auth, ...(rules.create_in_auth_events ? [room.idOf('m.room.create')] : [])],
     ...(stateKey !== undefined ? { state_key: stateKey } : {}),
@@ -85,7 +74,7 @@ async function bobEvent(type: string, content: JsonObject, prev: { id: string; d
 }
 
 async function sendPdus(pdus: JsonObject[]) {
-  const res = await fake.send(hs!.base, HS, 'PUT', `${F}/send/t${Date.now()}${Math.random()}`, { origin: FAKE, origin_server_ts: Date.now(), pdus });
+  const res = await fake().send(hs().base, HS, 'PUT', `${F}/send/t${Date.now()}${Math.random()}`, { origin: FAKE, origin_server_ts: Date.now(), pdus });
   expect(res.status).toBe(200);
   return res.body as { pdus: Record<string, { error?: string }> };
 }
@@ -103,19 +92,12 @@ describe('the /state_ids fallback', { timeout: 60_000 }, () => {
   it('bob of the stand-in joins a local room', async () => {
     alice = await register('alice');
     const { room_id: roomId } = await request('POST', `${C}/createRoom`, { token: alice.access_token, body: { preset: 'public_chat', name: 'Original' }, expect: 200 });
-    const ver = ALL_ROOM_VERSIONS.map((v) => `ver=${enc(v)}`).join('&');
-    const made = await fake.send(hs!.base, HS, 'GET', `${F}/make_join/${enc(roomId)}/${enc(bob)}?${ver}`);
-    expect(made.status).toBe(200);
-    const rules = getRoomVersionRules(made.body.room_version)!;
-    const join = await fake.signEvent({ ...made.body.event, origin: FAKE, origin_server_ts: Date.now() }, rules);
-    const joinId = computeEventId(join, rules);
-    const sent = await fake.send(hs!.base, HS, 'PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(joinId)}`, join);
-    expect(sent.status).toBe(200);
-    const state = sent.body.state as JsonObject[];
+    const { rules, join, joinId, response } = await fake().joinRoom(hs().base, HS, roomId, bob);
+    const state = response.state;
     const stateIds = state.map((e) => computeEventId(e, rules));
     room = {
       roomId, rules, stateIds,
-      authChainIds: (sent.body.auth_chain as JsonObject[]).map((e) => computeEventId(e, rules)),
+      authChainIds: response.auth_chain.map((e) => computeEventId(e, rules)),
       idOf: (type) => stateIds[state.findIndex((e) => e.type === type && e.state_key === '')]!,
       join: { id: joinId, depth: join.depth as number },
       latest: { id: joinId, depth: join.depth as number },
@@ -136,7 +118,7 @@ describe('the /state_ids fallback', { timeout: 60_000 }, () => {
     states.set(rename.id, { pdu_ids: [forged.id, ...room.stateIds, room.join.id], auth_chain_ids: room.authChainIds });
 
     expect(await sendPdus([tip.pdu])).toEqual({ pdus: { [tip.id]: {} } });
-    const asked = (path: string) => fake.requests.find((r) => r.method === 'GET' && r.uri.startsWith(path));
+    const asked = (path: string) => fake().requests.find((r) => r.method === 'GET' && r.uri.startsWith(path));
     expect(asked(`${F}/state_ids/${enc(room.roomId)}?event_id=${enc(rename.id)}`)?.verified).toBe(true);
     expect(asked(`${F}/event/${enc(rename.id)}`)).toBeDefined();
     // Only the events the room lacked were fetched.
@@ -147,7 +129,7 @@ describe('the /state_ids fallback', { timeout: 60_000 }, () => {
     expect(ids).toContain(tip.id);
     expect(ids).not.toContain(rename.id);
     // The state before the PDU is the state served: with the rename, without the forgery.
-    const before = await fake.send(hs!.base, HS, 'GET', `${F}/state_ids/${enc(room.roomId)}?event_id=${enc(tip.id)}`);
+    const before = await fake().send(hs().base, HS, 'GET', `${F}/state_ids/${enc(room.roomId)}?event_id=${enc(tip.id)}`);
     expect(before.status).toBe(200);
     responseValidator('server-server', 'get', `${F}/state_ids/{roomId}`, 200)(before.body);
     expect(before.body.pdu_ids).toContain(rename.id);
@@ -168,7 +150,7 @@ describe('the /state_ids fallback', { timeout: 60_000 }, () => {
     for (let i = 0; i < 55; i++) {
       const who = `@crowd${i}:${FAKE}`;
       const auth = [room.idOf('m.room.power_levels'), room.idOf('m.room.join_rules'), ...(room.rules.create_in_auth_events ? [room.idOf('m.room.create')] : [])];
-      const pdu = await fake.signEvent({
+      const pdu = await fake().signEvent({
         type: 'm.room.member', room_id: room.roomId, sender: who, state_key: who, content: { membership: 'join' }, origin_server_ts: Date.now(),
         depth: prev.depth + 1, prev_events: [prev.id], auth_events: auth,
       }, room.rules);
@@ -178,15 +160,15 @@ describe('the /state_ids fallback', { timeout: 60_000 }, () => {
     }
     const last = joins.at(-1)!;
     const tip = await bobEvent('m.room.message', { msgtype: 'm.text', body: 'after the crowd' }, last, [room.idOf('m.room.power_levels'), room.member]);
-    const before = await fake.send(hs!.base, HS, 'GET', `${F}/state_ids/${enc(room.roomId)}?event_id=${enc(room.latest.id)}`);
+    const before = await fake().send(hs().base, HS, 'GET', `${F}/state_ids/${enc(room.roomId)}?event_id=${enc(room.latest.id)}`);
     expect(before.status).toBe(200);
     states.set(last.id, { pdu_ids: [...(before.body.pdu_ids as string[]), room.latest.id, ...joins.slice(0, -1).map((j) => j.id)], auth_chain_ids: [] });
     missingEvents = [];
-    const eventRequests = () => fake.requests.filter((r) => r.uri.startsWith(`${F}/event/`)).length;
+    const eventRequests = () => fake().requests.filter((r) => r.uri.startsWith(`${F}/event/`)).length;
     const eventRequestsBefore = eventRequests();
 
     expect(await sendPdus([tip.pdu])).toEqual({ pdus: { [tip.id]: {} } });
-    expect(fake.requests.some((r) => r.uri === `${F}/state/${enc(room.roomId)}?event_id=${enc(last.id)}`)).toBe(true);
+    expect(fake().requests.some((r) => r.uri === `${F}/state/${enc(room.roomId)}?event_id=${enc(last.id)}`)).toBe(true);
     // Only the prev event itself, which the state before it does not hold, came from /event.
     expect(eventRequests() - eventRequestsBefore).toBe(1);
     const members = await request('GET', `${C}/rooms/{roomId}/joined_members`, { path: `${C}/rooms/${enc(room.roomId)}/joined_members`, token: alice.access_token, expect: 200 });

@@ -23,6 +23,7 @@ import { signingInput } from '../../core/crypto/signing';
 import { computeEventId } from '../../core/events/hashes';
 import { formatXMatrix, requestSigningObject } from '../../core/federation/x-matrix';
 import { getRoomVersionRules } from '../../core/room-versions';
+import { eventually as pollUntilPasses } from './federation-harness';
 import { freePort, startInstance, type Instance } from './instance';
 import { responseValidator } from './openapi';
 import { startRelay, type Relay } from './relay';
@@ -90,18 +91,8 @@ let carol: User;
 let dave: User;
 let txn = 0;
 
-/** Retry `check` until it stops throwing (federation delivery is asynchronous). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-}
+/** Retry `check` until it stops throwing (federation delivery between two instances is asynchronous). */
+const eventually = <T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> => pollUntilPasses(check, timeoutMs);
 
 async function sendText(client: Client, user: User, body: string): Promise<string> {
   const txnId = `t${++txn}`;

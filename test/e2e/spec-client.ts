@@ -5,6 +5,7 @@
  * `{errcode, error}` shape).
  */
 import { afterAll, beforeAll, expect } from 'vitest';
+import { startWithFakeServer, type FakeServer } from './federation-harness';
 import { responseValidator } from './openapi';
 import { startInstance, type Instance } from './instance';
 
@@ -21,6 +22,27 @@ export function useInstance(): () => Instance {
     if (!instance) throw new Error('the instance has not started');
     return instance;
   };
+}
+
+/**
+ * An instance named `instanceName` and a stand-in server `fakeName` (federation-harness.ts
+ * `startWithFakeServer`) for the calling test file; `setUp` registers the stand-in's routes
+ * before any test runs. The getters work inside tests.
+ */
+export function useFakeServer(instanceName: string, fakeName: string, setUp?: (fake: FakeServer) => void): { fake: () => FakeServer; hs: () => Instance } {
+  let started: { fake: FakeServer; hs: Instance; stop: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    started = await startWithFakeServer(instanceName, fakeName);
+    setUp?.(started.fake);
+  }, 120_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const get = () => {
+    if (!started) throw new Error('the instance has not started');
+    return started;
+  };
+  return { fake: () => get().fake, hs: () => get().hs };
 }
 
 /**
