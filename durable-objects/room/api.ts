@@ -150,6 +150,22 @@ export interface SyncRoomRequest {
   ephemeral_to?: number;
   /** Lazy-loading (spec "Lazy-loading room members"): `state` holds only the member events the timeline needs. */
   lazy_load_members?: boolean;
+  /**
+   * Incremental syncs: the room position the user had (their `from`, also under `full_state`).
+   * The response then carries `shared_members` since it (/sync `device_lists`).
+   */
+  shared_members_since?: number;
+}
+
+/**
+ * How the other users a user shares a room with (both joined) changed between two positions
+ * (shared-members.ts): for /sync `device_lists` (workers/homeserver/client/sync-device-lists.ts).
+ */
+export interface SharedMembersChange {
+  /** Joined at the end, and their member event changed in between (or the room is new to the user). */
+  joined: string[];
+  /** Joined with the user at the start, and no longer at the end (or the user is no longer joined). */
+  left: string[];
 }
 
 /** Spec (/sync `RoomSummary`): what a client needs to name and count a joined room. */
@@ -172,6 +188,8 @@ export interface SyncRoomResponse {
   presence?: PresenceStatus[];
   /** Joined rooms: the summary at the end of the timeline. */
   summary?: SyncRoomSummary;
+  /** When asked for with `shared_members_since`. */
+  shared_members?: SharedMembersChange;
 }
 
 // ---- ephemeral data: typing, receipts, presence (ephemeral.ts) ----------------------------------
@@ -233,6 +251,8 @@ export interface RoomApi {
   getVisibleEvent(eventId: string, userId: string): Promise<EventRecord | undefined>;
   getTimeline(query: TimelineQuery): Promise<TimelinePage>;
   getSyncRoom(request: SyncRoomRequest): Promise<SyncRoomResponse | undefined>;
+  /** Those of `userIds` whose membership is `join` in the current state. */
+  queryJoined(userIds: string[]): Promise<string[]>;
 }
 
 /**

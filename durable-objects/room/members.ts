@@ -10,7 +10,7 @@ import { parseStateKey, type StateMap } from './state';
 import type { RoomStore, StoredEvent } from './store';
 import { membershipOf, type StateLookup } from './visibility';
 
-const MEMBER_KEY_PREFIX = '["m.room.member",';
+export const MEMBER_KEY_PREFIX = '["m.room.member",';
 /** Spec (`m.heroes`): "This should be the first 5 members of the room". */
 const HEROES = 5;
 

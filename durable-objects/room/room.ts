@@ -35,7 +35,8 @@ import { StateGroups, stateKey as stateKeyOf, toTriples } from './state';
 import { RoomStore, type StoredEvent } from './store';
 import { thirdPartyVerdicts } from './third-party';
 import { timelinePage } from './timeline';
-import { StateLookup, VisibilityFilter } from './visibility';
+import { membershipOf, StateLookup, VisibilityFilter } from './visibility';
+import { sharedMembersChange } from './shared-members';
 import { heroesNeeded, lazySyncMembers, sendersMembers, SyncSummaries } from './members';
 import type { HistoryAccess } from './api';
 import type { EventContext, EventContextQuery, RelationsPage, RelationsQuery, ThreadsPage, ThreadsQuery } from './api';
@@ -360,9 +361,19 @@ export class Room extends DurableObject<HomeserverBindings> implements RoomApi {
       const t = txns.get(e.event_id);
       return t === undefined ? this.record(e) : { ...this.record(e), transaction_id: t };
     };
+    // /sync `device_lists` (shared-members.ts): from the position the user had, even under `full_state`.
+    const shared = r.shared_members_since === undefined ? {} : { shared_members: sharedMembersChange(this.store, this.dag.groups, r.user_id, r.shared_members_since, r.to) };
     return {
-      events: events.map(withTxn), limited: slice.limited, prev_batch: slice.prev_batch, state: state.map(this.record), ...ephemeral, ...(summary ? { summary } : {}),
+      events: events.map(withTxn), limited: slice.limited, prev_batch: slice.prev_batch, state: state.map(this.record), ...ephemeral, ...(summary ? { summary } : {}), ...shared,
     };
+  }
+
+  async queryJoined(userIds: string[]): Promise<string[]> {
+    const state = this.dag.current.state;
+    return userIds.filter((u) => {
+      const id = state.get(stateKeyOf('m.room.member', u));
+      return id !== undefined && membershipOf(this.dag.event(id)?.content) === 'join';
+    });
   }
 
   // ---- RPC: reads around events (context, relations, threads, timestamps; see reads.ts) ------

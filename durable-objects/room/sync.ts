@@ -34,7 +34,7 @@ export interface SyncRoomSlice {
 }
 
 /** The state after the last accepted event at or before `position` (empty before the room). */
-function stateAt(store: RoomStore, groups: StateGroups, position: number): StateMap {
+export function stateAt(store: RoomStore, groups: StateGroups, position: number): StateMap {
   const group = position > 0 ? store.stateGroupAtPosition(position) : null;
   return group === null ? new Map() : groups.load(group);
 }

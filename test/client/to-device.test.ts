@@ -7,15 +7,15 @@
  * extensions (the OpenAPI leaves those as bare objects).
  */
 import { env } from 'cloudflare:test';
-import Ajv2020 from 'ajv/dist/2020.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import spec from '../../../shared/spec/openapi/client-server.json';
 import type { JsonObject } from '../../core/canonical-json';
 import { userApi } from '../../durable-objects/user/api';
 import { MAX_TO_DEVICE_PER_SYNC } from '../../workers/homeserver/client/sync';
 import { receiveEdus } from '../../workers/homeserver/federation/edus';
 import { call, json, loginUser, registerUser, type Session } from './helpers';
-import { enc, fails, ok } from './room-helpers';
+import { createRoom, enc, fails, ok, sendMessage, type ClientEvent } from './room-helpers';
+import { specRequest } from './spec-request';
+import { settle } from './sync-helpers';
 
 interface ToDeviceEvent {
   sender: string;
@@ -29,16 +29,16 @@ interface E2eeSyncBody {
   device_lists?: { changed?: string[]; left?: string[] };
   device_one_time_keys_count?: Record<string, number>;
   device_unused_fallback_key_types?: string[];
+  rooms?: {
+    join?: Record<string, { timeline: { events: ClientEvent[] }; state: { events: ClientEvent[] } }>;
+    leave?: Record<string, { timeline: { events: ClientEvent[] } }>;
+  };
 }
 
-type Operation = { responses: Record<string, { content: Record<string, { schema: object }> }> };
-const ajv = new Ajv2020({ strict: false, validateFormats: false });
-const syncSchema = (spec as unknown as { paths: Record<string, Record<string, Operation>> }).paths['/_matrix/client/v3/sync']!.get!;
-const validateSync = ajv.compile(syncSchema.responses['200']!.content['application/json']!.schema);
+const SYNC = '/_matrix/client/v3/sync';
 
 /** Spec "Extensions to /sync" (send-to-device and end-to-end encryption): the shapes the OpenAPI leaves open. */
 function expectSpecSync(body: E2eeSyncBody): void {
-  expect(validateSync(body), ajv.errorsText(validateSync.errors)).toBe(true);
   expect(Array.isArray(body.to_device.events)).toBe(true);
   for (const e of body.to_device.events) {
     expect(Object.keys(e).sort()).toEqual(['content', 'sender', 'type']);
@@ -58,7 +58,7 @@ function expectSpecSync(body: E2eeSyncBody): void {
 
 async function sync(s: Session, params: Record<string, string | number> = {}): Promise<E2eeSyncBody> {
   const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
-  const body = await ok<E2eeSyncBody>('GET', `/v3/sync?${q}`, s.access_token);
+  const body: E2eeSyncBody = await specRequest('GET', SYNC, { path: `${SYNC}?${q}`, token: s.access_token, status: 200 });
   expectSpecSync(body);
   return body;
 }
@@ -263,6 +263,118 @@ describe('device lists: /sync device_lists and GET /keys/changes', () => {
       expect(contents(b)).toEqual([{ n: 1 }]);
       expect(b.device_lists?.changed).toContain('@frank:elsewhere.test');
     }
+  });
+});
+
+describe('/sync device_lists from membership changes (spec "Tracking the device list for a user")', () => {
+  const join = (s: Session, roomId: string) => ok('POST', `/v3/rooms/${enc(roomId)}/join`, s.access_token, {});
+  const leave = (s: Session, roomId: string) => ok('POST', `/v3/rooms/${enc(roomId)}/leave`, s.access_token, {});
+  const memberEvent = (events: ClientEvent[] | undefined, userId: string, membership: string) =>
+    (events ?? []).some((e) => e.type === 'm.room.member' && e.state_key === userId && e.content.membership === membership);
+  /** `userId`'s member event with `membership` in the sync's timeline of `roomId` (joined or left). */
+  const shows = (b: E2eeSyncBody, roomId: string, userId: string, membership: string) =>
+    memberEvent(b.rooms?.join?.[roomId]?.timeline.events, userId, membership) || memberEvent(b.rooms?.leave?.[roomId]?.timeline.events, userId, membership);
+
+  /**
+   * Sync from `since` (always the same token, so the answer covers everything since) until
+   * `done` holds: the room events reach the user's object asynchronously.
+   */
+  async function syncFrom(s: Session, since: string, done: (b: E2eeSyncBody) => boolean, params: Record<string, string | number> = {}): Promise<E2eeSyncBody> {
+    for (let i = 0; i < 20; i++) {
+      const b = await sync(s, { ...params, since, timeout: 1000 });
+      if (done(b)) return b;
+    }
+    throw new Error(`sync never reached the expected state since ${since}`);
+  }
+
+  /** A public room created by `owner` that every one of `others` has joined (named: no heroes' member events in `state`). */
+  async function sharedRoom(owner: Session, ...others: Session[]): Promise<string> {
+    const roomId = await createRoom(owner, { preset: 'public_chat', name: 'shared' });
+    for (const o of others) await join(o, roomId);
+    return roomId;
+  }
+
+  it('puts a user who left the only shared room in left, not in changed; the next sync has neither', async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const roomId = await sharedRoom(alice, bob);
+    const since = await settle(alice);
+    await leave(bob, roomId);
+    const b = await syncFrom(alice, since, (x) => shows(x, roomId, bob.user_id, 'leave'));
+    expect(b.device_lists?.left).toEqual([bob.user_id]);
+    expect(b.device_lists?.changed).not.toContain(bob.user_id);
+    const after = await sync(alice, { since: b.next_batch });
+    expect(after.device_lists?.left).toEqual([]);
+    expect(after.device_lists?.changed).toEqual([]);
+  });
+
+  it('keeps a user out of left while another room is still shared; a ban from the last one puts them in', async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const first = await sharedRoom(alice, bob);
+    const second = await sharedRoom(alice, bob);
+    const since = await settle(alice);
+    await leave(bob, first);
+    const b = await syncFrom(alice, since, (x) => shows(x, first, bob.user_id, 'leave'));
+    expect(b.device_lists?.left).toEqual([]);
+    expect(b.device_lists?.changed).not.toContain(bob.user_id);
+
+    await ok('POST', `/v3/rooms/${enc(second)}/ban`, alice.access_token, { user_id: bob.user_id });
+    const banned = await syncFrom(alice, b.next_batch, (x) => shows(x, second, bob.user_id, 'ban'));
+    expect(banned.device_lists?.left).toEqual([bob.user_id]);
+  });
+
+  it('puts a user who joined a room the user is in into changed', async () => {
+    const alice = await registerUser();
+    const carol = await registerUser();
+    const roomId = await createRoom(alice, { preset: 'public_chat' });
+    const since = await settle(alice);
+    await join(carol, roomId);
+    const b = await syncFrom(alice, since, (x) => shows(x, roomId, carol.user_id, 'join'));
+    expect(b.device_lists?.changed).toEqual([carol.user_id]);
+    expect(b.device_lists?.left).toEqual([]);
+  });
+
+  it("puts a newly joined room's members into changed, even when the timeline is cut short and members are lazy-loaded", async () => {
+    const alice = await registerUser();
+    const dave = await registerUser();
+    const frank = await registerUser();
+    const roomId = await sharedRoom(dave, frank);
+    const since = await settle(alice);
+    await join(alice, roomId);
+    // Later messages push the joins out of a one-event timeline; lazy-loading keeps their member
+    // events out of `state` (only the sender's is there).
+    for (const text of ['one', 'two', 'three']) await sendMessage(dave, roomId, text);
+    const filter = JSON.stringify({ room: { timeline: { limit: 1 }, state: { lazy_load_members: true } } });
+    const b = await syncFrom(alice, since, (x) => x.rooms?.join?.[roomId]?.timeline.events.some((e) => e.content.body === 'three') ?? false, { filter });
+    const part = b.rooms?.join?.[roomId];
+    expect(memberEvent(part?.timeline.events, frank.user_id, 'join') || memberEvent(part?.state.events, frank.user_id, 'join')).toBe(false);
+    expect(b.device_lists?.changed?.sort()).toEqual([dave.user_id, frank.user_id].sort());
+    expect(b.device_lists?.left).toEqual([]);
+  });
+
+  it('puts the members of a room the user left into left, unless they share another room', async () => {
+    const alice = await registerUser();
+    const erin = await registerUser();
+    const grace = await registerUser();
+    const roomId = await sharedRoom(erin, alice, grace);
+    await sharedRoom(grace, alice);
+    const since = await settle(alice);
+    await leave(alice, roomId);
+    const b = await syncFrom(alice, since, (x) => shows(x, roomId, alice.user_id, 'leave'));
+    expect(b.device_lists?.left).toEqual([erin.user_id]);
+    expect(b.device_lists?.changed).toEqual([]);
+  });
+
+  it('reports neither on an initial sync', async () => {
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const roomId = await sharedRoom(alice, bob);
+    await leave(bob, roomId);
+    await settle(alice);
+    const initial = await sync(alice);
+    expect(initial.device_lists?.changed ?? []).toEqual([]);
+    expect(initial.device_lists?.left ?? []).toEqual([]);
   });
 });
 

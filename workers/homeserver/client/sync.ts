@@ -23,8 +23,9 @@
  * returns at once with the rest. A sync deletes the device's messages at or below its `since`
  * (the spec's acknowledgement), so repeating a sync with the same `since` returns them again
  * (durable-objects/user/to-device.ts). `device_lists.changed` are the users whose device lists
- * changed in the same range (durable-objects/user/device-lists.ts), on incremental syncs only;
- * `device_lists.left` stays empty (no tracking of users who stopped sharing an encrypted room).
+ * changed in the same range (durable-objects/user/device-lists.ts), on incremental syncs only,
+ * with the users who now share a room with the user; `device_lists.left` the users who no longer
+ * share any (from this sync's membership changes, sync-device-lists.ts).
  * `device_one_time_keys_count` and `device_unused_fallback_key_types` come from the user's key
  * object (durable-objects/user-keys) for the syncing device, on every sync.
  *
@@ -83,6 +84,7 @@ import { streamToken } from './messages';
 import { requireSyncToken, syncToken } from './sync-token';
 import { withPushRules } from './push-rules';
 import { isPresenceState, presenceEvent } from './presence';
+import { syncDeviceLists } from './sync-device-lists';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 100;
@@ -243,7 +245,7 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   // The device's to-device messages first: when more remain than one sync carries, the token's
   // device position stops at the last one delivered, and the device-list changes stop there too.
   const toDevice = user.performSyncToDevice(deviceId, from.device, upTo.device, MAX_TO_DEVICE_PER_SYNC);
-  const [allRooms, accountData, ownPresence, toDeviceBatch, deviceLists, keyCounts] = await Promise.all([
+  const [allRooms, accountData, ownPresence, toDeviceBatch, keyChanges, keyCounts] = await Promise.all([
     user.getSyncRooms(from.rooms, upTo.rooms, initial || fullState),
     user.getAccountDataChanges(from.account_data, upTo.account_data),
     user.getPresenceChange(from.rooms, upTo.rooms),
@@ -281,8 +283,11 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
       ephemeral_from: r.ephemeral_from,
       ephemeral_to: r.ephemeral_to,
       lazy_load_members: filter.lazyLoadMembers === true,
+      // For device_lists (sync-device-lists.ts): the members the user shares the room with, since `from`.
+      ...(initial ? {} : { shared_members_since: r.from }),
     }),
   );
+  const deviceLists = initial ? { changed: [], left: [] } : await syncDeviceLists(c.env, userId, keyChanges, parts.map((p) => p?.shared_members));
 
   // Rooms this server does not have: invites received over federation and their rejections,
   // which the user's object holds (durable-objects/user/remote-invites.ts).
@@ -336,7 +341,7 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
     account_data: { events: accountDataEvents(withPushRules(userId, accountData.filter((e) => e.room_id === null), initial), filter.accountData) },
     presence: { events: presenceEvents([ownPresence, ...parts.flatMap((p) => p?.presence ?? [])], filter, Date.now()) },
     to_device: { events: toDeviceBatch.events },
-    device_lists: { changed: deviceLists, left: [] },
+    device_lists: deviceLists,
     device_one_time_keys_count: keyCounts.one_time_key_counts,
     device_unused_fallback_key_types: keyCounts.unused_fallback_key_types,
   });
