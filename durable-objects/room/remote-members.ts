@@ -16,7 +16,6 @@
  * failed hand-over is retried from the alarm (hand-over.ts, as federation-outbox.ts does). Reports are idempotent (joined or not), so one
  * repeated after a crash is harmless.
  */
-import type { JsonObject } from '../../core/canonical-json';
 import { remoteServerApi, type MembershipChange } from '../remote-server/api';
 import { HandOverLoop, handOverPerServer, type HandOverHost, type HandOverPolicy, type HandOverRound } from './hand-over';
 import { parseStateKey, type StateMap } from './state';
@@ -60,30 +59,33 @@ export class RemoteMembers {
       store.setMeta(INDEXED, '1');
       this.indexed = true;
     }
-    let queued = false;
-    const note = (key: string, wasJoined: boolean, isJoined: boolean) => {
-      if (wasJoined === isJoined) return;
-      const userId = parseStateKey(key)[1];
-      if (serverOf(userId) === dag.serverName) return;
-      store.queueRemoteMembership(userId, isJoined);
-      queued = true;
-    };
+    // The member entries that differ, as [state key, event before, event after].
+    const changed: [string, string | undefined, string | undefined][] = [];
     let added = 0;
     for (const [key, id] of to) {
       const old = from.get(key);
       if (old === id) continue;
       if (old === undefined) added++;
-      if (key.startsWith(MEMBER_KEY_PREFIX)) note(key, old !== undefined && this.joined(old), this.joined(id));
+      if (key.startsWith(MEMBER_KEY_PREFIX)) changed.push([key, old, id]);
     }
     // Keys of `from` missing from `to` (rare: a state replaced as a whole, as by a rejoin).
     if (from.size > to.size - added) {
-      for (const [key, id] of from) if (!to.has(key) && key.startsWith(MEMBER_KEY_PREFIX)) note(key, this.joined(id), false);
+      for (const [key, id] of from) if (!to.has(key) && key.startsWith(MEMBER_KEY_PREFIX)) changed.push([key, id, undefined]);
+    }
+    if (changed.length === 0) return;
+    // Memberships read in bulk from storage: a room joined through send_join brings thousands
+    // of member events at once, and loading and parsing each would cost seconds.
+    const joined = store.joinedEventIds(changed.flatMap(([, old, id]) => [old, id].filter((e): e is string => e !== undefined)));
+    let queued = false;
+    for (const [key, old, id] of changed) {
+      const isJoined = id !== undefined && joined.has(id);
+      if ((old !== undefined && joined.has(old)) === isJoined) continue;
+      const userId = parseStateKey(key)[1];
+      if (serverOf(userId) === dag.serverName) continue;
+      store.queueRemoteMembership(userId, isJoined);
+      queued = true;
     }
     if (queued) this.schedule();
-  }
-
-  private joined(eventId: string): boolean {
-    return (this.host.dag.event(eventId)?.content as JsonObject | undefined)?.membership === 'join';
   }
 
   /** Report after the running write transaction has committed. */

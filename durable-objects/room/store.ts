@@ -159,6 +159,19 @@ export class RoomStore {
     return row.stream_ordering;
   }
 
+  /** Those of `eventIds` that are stored member events with membership `join`. */
+  joinedEventIds(eventIds: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (const part of chunks([...new Set(eventIds)], MAX_PARAMS)) {
+      const rows = this.sql.exec<{ event_id: string }>(
+        `SELECT event_id FROM events WHERE event_id IN (${part.map(() => '?').join(',')}) AND json_extract(json, '$.content.membership') = 'join'`,
+        ...part,
+      );
+      for (const r of rows) out.add(r.event_id);
+    }
+    return out;
+  }
+
   /** `(eventId, other)` rows into `table`, ignoring existing ones. */
   private insertPairs(table: string, eventId: string, others: readonly string[]): void {
     for (const part of chunks(others, Math.floor(MAX_PARAMS / 2))) {
