@@ -63,6 +63,9 @@ async function sync(s: Session, params: Record<string, string | number> = {}): P
   return body;
 }
 
+/** Syncs that leave presence alone (spec `set_presence=offline`), for tests timing a long-poll's wake. */
+const NO_PRESENCE = { set_presence: 'offline' } as const;
+
 let txn = 0;
 function sendToDevice(from: Session, type: string, messages: Record<string, Record<string, unknown>>, txnId = `td${++txn}`) {
   return ok('PUT', `/v3/sendToDevice/${enc(type)}/${enc(txnId)}`, from.access_token, { messages });
@@ -161,11 +164,12 @@ describe('PUT /sendToDevice and /sync to_device', () => {
     const alice = await registerUser();
     const alice2 = await secondDevice(alice);
     const bob = await registerUser();
-    const token = (await sync(alice)).next_batch;
+    // `offline`: the syncs leave presence alone, so no presence change of alice's own can end a wait.
+    const token = (await sync(alice, NO_PRESENCE)).next_batch;
 
     // Another device's message does not end the wait.
     const t0 = Date.now();
-    const quiet = sync(alice, { since: token, timeout: 1500 });
+    const quiet = sync(alice, { ...NO_PRESENCE, since: token, timeout: 1500 });
     await new Promise((r) => setTimeout(r, 200));
     await sendToDevice(bob, 'org.example.m', { [alice.user_id]: { [alice2.device_id]: { n: 0 } } });
     const q = await quiet;
@@ -173,7 +177,7 @@ describe('PUT /sendToDevice and /sync to_device', () => {
     expect(q.to_device.events).toEqual([]);
 
     const t1 = Date.now();
-    const woken = sync(alice, { since: q.next_batch, timeout: 20_000 });
+    const woken = sync(alice, { ...NO_PRESENCE, since: q.next_batch, timeout: 20_000 });
     await new Promise((r) => setTimeout(r, 200));
     await sendToDevice(bob, 'org.example.m', { [alice.user_id]: { [alice.device_id]: { n: 1 } } });
     const w = await woken;
@@ -240,9 +244,9 @@ describe('device lists: /sync device_lists and GET /keys/changes', () => {
 
   it('wakes a long-poll for a device-list change', async () => {
     const alice = await registerUser();
-    const token = (await sync(alice)).next_batch;
+    const token = (await sync(alice, NO_PRESENCE)).next_batch;
     const t0 = Date.now();
-    const woken = sync(alice, { since: token, timeout: 20_000 });
+    const woken = sync(alice, { ...NO_PRESENCE, since: token, timeout: 20_000 });
     await new Promise((r) => setTimeout(r, 200));
     await userApi(env.USER, alice.user_id).performDeviceListChanged(['@erin:elsewhere.test']);
     const w = await woken;
