@@ -20,6 +20,14 @@ export const BACKOFF_MAX_MS = 3_600_000;
  */
 export const EDU_MAX_AGE_MS = 10 * 60_000;
 
+/**
+ * EDUs that are never dropped for age: a to-device message (an encryption key share) or a
+ * device-list change is not replaced by a later update the way typing, receipts and presence
+ * are, so losing one breaks decryption at the destination (Synapse keeps these in durable
+ * per-destination outboxes too).
+ */
+export const DURABLE_EDU_TYPES: readonly string[] = ['m.direct_to_device', 'm.device_list_update', 'm.signing_key_update'];
+
 export interface QueuedPdu {
   /** Queue position: PDUs go out in this order. */
   id: number;

@@ -14,8 +14,8 @@
  *   that stopped mid-request (a restart) has no send running, so the alarm resends within
  *   WATCHDOG_MS instead of waiting out the request timeout.
  * - Per-PDU errors in a 200 answer are logged, not retried (the destination decided). EDUs
- *   queued more than EDU_MAX_AGE_MS ago are dropped unsent (spec: EDUs are ephemeral); PDUs
- *   never are.
+ *   queued more than EDU_MAX_AGE_MS ago are dropped unsent (spec: EDUs are ephemeral), except
+ *   to-device messages and device-list updates (DURABLE_EDU_TYPES); PDUs never are.
  *
  * It also keeps the index of the rooms here in which the server's users are joined (api.ts
  * `RemoteMembershipIndex`), for the EDUs that server sends about them.
@@ -25,7 +25,7 @@ import type { HomeserverBindings } from '../../workers/homeserver/env';
 import { homeserverConfig } from '../../workers/shared/config';
 import { federationRequest, federationSender, type FederationSender } from '../../workers/shared/federation-client';
 import type { EnqueueInput, MembershipChange, QueueState, RemoteServerRpc } from './api';
-import { backoffDelay, EDU_MAX_AGE_MS, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, nextTransactionId, pduErrors, pduQueueKey, planTransaction } from './batch';
+import { backoffDelay, DURABLE_EDU_TYPES, EDU_MAX_AGE_MS, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, nextTransactionId, pduErrors, pduQueueKey, planTransaction } from './batch';
 import { RemoteServerStore, type PendingTransaction } from './store';
 
 /** How soon a send cut short by a restart is resumed; a live send only re-arms it. */
@@ -175,7 +175,7 @@ export class RemoteServer extends DurableObject<HomeserverBindings> implements R
   /** Make the next transaction from the queue's oldest rows (inside a storage transaction). */
   private nextTransaction(): PendingTransaction | undefined {
     const now = Date.now();
-    const dropped = this.store.dropEdusQueuedBefore(now - EDU_MAX_AGE_MS);
+    const dropped = this.store.dropEdusQueuedBefore(now - EDU_MAX_AGE_MS, DURABLE_EDU_TYPES);
     if (dropped > 0) console.warn(`remote-server: dropped ${dropped} EDUs too old to send`);
     const plan = planTransaction(this.sender.serverName, now, this.store.unsentPdus(MAX_PDUS_PER_TRANSACTION), this.store.unsentEdus(MAX_EDUS_PER_TRANSACTION));
     if (!plan) return undefined;

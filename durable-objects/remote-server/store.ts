@@ -63,8 +63,12 @@ export class RemoteServerStore {
   }
 
   /** Drop EDUs not in a transaction that were queued before `before`; returns how many. */
-  dropEdusQueuedBefore(before: number): number {
-    return this.sql.exec('DELETE FROM queued_edus WHERE txn_id IS NULL AND queued_ts < ? RETURNING id', before).toArray().length;
+  /** Drop unsent EDUs queued before `before`, except those of the `keep` types. */
+  dropEdusQueuedBefore(before: number, keep: readonly string[]): number {
+    const marks = keep.map(() => '?').join(',');
+    return this.sql
+      .exec(`DELETE FROM queued_edus WHERE txn_id IS NULL AND queued_ts < ? AND edu_type NOT IN (${marks}) RETURNING id`, before, ...keep)
+      .toArray().length;
   }
 
   counts(): { pdus: number; edus: number } {

@@ -7,7 +7,7 @@
  * The objects run in this isolate, so the test stands in for the network by replacing
  * `fetch`: each destination's requests are recorded and answered as the test says.
  */
-import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../../core/base64';
 import type { JsonObject } from '../../core/canonical-json';
@@ -17,9 +17,9 @@ import { parseXMatrix, receivedSigningObject } from '../../core/federation/x-mat
 import type { RoomVersionRules } from '../../core/room-versions';
 import { buildPdu, type EventTemplate } from '../../durable-objects/room/builder';
 import type { RoomApi } from '../../durable-objects/room/api';
-import { remoteServerApi, type QueueState } from '../../durable-objects/remote-server/api';
+import { remoteServerApi, type Edu, type QueueState } from '../../durable-objects/remote-server/api';
 import {
-  backoffDelay, BACKOFF_MAX_MS, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, nextTransactionId, pduErrors, pduQueueKey, planTransaction,
+  backoffDelay, BACKOFF_MAX_MS, EDU_MAX_AGE_MS, MAX_EDUS_PER_TRANSACTION, MAX_PDUS_PER_TRANSACTION, nextTransactionId, pduErrors, pduQueueKey, planTransaction,
 } from '../../durable-objects/remote-server/batch';
 import { newRoom, SERVER, user } from './builders';
 
@@ -187,6 +187,30 @@ describe('RemoteServer object', () => {
     expect(txns[3]!.txnId).not.toBe(txns[0]!.txnId);
     expect(txns[3]!.body.pdus).toEqual([fakePdu(3)]);
     expect(txns[3]!.body.edus).toEqual([{ edu_type: 'm.typing', content: { typing: false } }]);
+  });
+
+  it('drops EDUs queued too long ago, but never to-device messages or device-list updates', async () => {
+    const dest = newDestination();
+    answers.set(dest, [503]);
+    const api = remoteServerApi(env.REMOTE_SERVER, dest);
+    // A PDU holds the queue in a failing transaction while the EDUs behind it grow old.
+    await api.performEnqueue({ pdus: [fakePdu(1)] });
+    await until('the failure', async () => (await queueState(dest)).transaction?.failures === 1);
+    const edus: Edu[] = [
+      { edu_type: 'm.typing', content: { room_id: '!r:x', user_id: '@a:x', typing: true } },
+      { edu_type: 'm.direct_to_device', content: { sender: '@a:x', type: 'm.room.encrypted', message_id: 'm1', messages: {} } },
+      { edu_type: 'm.device_list_update', content: { user_id: '@a:x', device_id: 'D', stream_id: 1, prev_id: [] } },
+      { edu_type: 'm.signing_key_update', content: { user_id: '@a:x' } },
+    ];
+    await api.performEnqueue({ edus });
+    // Queued beyond EDU_MAX_AGE_MS ago (10 minutes), as after a long outage.
+    await runInDurableObject(env.REMOTE_SERVER.getByName(dest), async (_, state) => {
+      state.storage.sql.exec('UPDATE queued_edus SET queued_ts = queued_ts - ?', EDU_MAX_AGE_MS + 60_000);
+    });
+    await api.performWake();
+    await until('the queue to drain', drained(dest));
+    const delivered = sentTo(dest).flatMap((t) => t.body.edus ?? []);
+    expect(delivered.map((e) => e.edu_type)).toEqual(['m.direct_to_device', 'm.device_list_update', 'm.signing_key_update']);
   });
 
   it('performWake retries at once with a fresh backoff', async () => {
