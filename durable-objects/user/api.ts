@@ -347,6 +347,8 @@ export interface ToDeviceBatch {
    * remain (so the next sync, from there, gets the rest).
    */
   position: number;
+  /** With `device_lists`: the users whose device lists changed in (since, position]. */
+  device_lists_changed?: string[];
 }
 
 export interface UserApi {
@@ -360,7 +362,8 @@ export interface UserApi {
    * The to-device part of a /sync of `deviceId` from the device-stream position `since` to
    * `upTo`: the device's messages at or below `since` are acknowledged and deleted (spec: the
    * client acknowledges by passing `next_batch` as `since`), and those in (since, upTo] are
-   * returned, at most `limit`.
+   * returned, at most `limit`. With `deviceLists`, also the device-list changes up to the
+   * position returned (one call for both parts of the device stream a sync reads).
    */
-  performSyncToDevice(deviceId: string, since: number, upTo: number, limit: number): Promise<ToDeviceBatch>;
+  performSyncToDevice(deviceId: string, since: number, upTo: number, limit: number, deviceLists?: boolean): Promise<ToDeviceBatch>;
 }

@@ -458,6 +458,10 @@ export class UserStore {
   }
 
   /** Delete the device's messages at or below `pos` (acknowledged). */
+  hasToDeviceUpTo(deviceId: string, pos: number): boolean {
+    return this.sql.exec('SELECT 1 FROM to_device_inbox WHERE device_id = ? AND pos <= ? LIMIT 1', deviceId, pos).toArray().length > 0;
+  }
+
   deleteToDeviceUpTo(deviceId: string, pos: number): void {
     this.sql.exec('DELETE FROM to_device_inbox WHERE device_id = ? AND pos <= ?', deviceId, pos);
   }

@@ -42,9 +42,15 @@ export function enqueueToDevice(store: UserStore, input: ToDeviceInput, now: num
   return queued;
 }
 
-/** See `UserApi.performSyncToDevice` (inside a transaction). */
-export function syncToDevice(store: UserStore, deviceId: string, since: number, upTo: number, limit: number): ToDeviceBatch {
-  if (since > 0) store.deleteToDeviceUpTo(deviceId, since);
+/**
+ * See `UserApi.performSyncToDevice`. The acknowledgement writes only when there is something to
+ * delete: a write would make this sync wait for its commit (an fsync on disk), and most syncs
+ * acknowledge nothing.
+ */
+export function syncToDevice(
+  store: UserStore, deviceId: string, since: number, upTo: number, limit: number, transaction: (fn: () => void) => void,
+): ToDeviceBatch {
+  if (since > 0 && store.hasToDeviceUpTo(deviceId, since)) transaction(() => store.deleteToDeviceUpTo(deviceId, since));
   // One more than asked for tells whether more remain.
   const rows = store.toDeviceMessages(deviceId, since, upTo, limit + 1);
   const delivered = rows.slice(0, limit);

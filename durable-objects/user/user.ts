@@ -387,9 +387,10 @@ export class User extends DurableObject<HomeserverBindings> implements UserApi {
     return this.ready ? this.store.deviceListChanges(from, to) : [];
   }
 
-  async performSyncToDevice(deviceId: string, since: number, upTo: number, limit: number): Promise<ToDeviceBatch> {
-    if (!this.activeAccount()) return { events: [], position: upTo };
-    return this.transaction(() => syncToDevice(this.store, deviceId, since, upTo, limit));
+  async performSyncToDevice(deviceId: string, since: number, upTo: number, limit: number, deviceLists = false): Promise<ToDeviceBatch> {
+    if (!this.activeAccount()) return { events: [], position: upTo, ...(deviceLists ? { device_lists_changed: [] } : {}) };
+    const batch = syncToDevice(this.store, deviceId, since, upTo, limit, (fn) => this.transaction(fn));
+    return deviceLists ? { ...batch, device_lists_changed: this.store.deviceListChanges(since, batch.position) } : batch;
   }
 
   // ---- RPC: filters -------------------------------------------------------------------------

@@ -242,16 +242,15 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
   const deviceId = c.var.auth.deviceId;
   const upTo = !initial && timeout > 0 ? await user.waitForActivity(since, timeout, deviceId) : await user.getStreamPositions();
   const from: StreamPositions = since ?? { rooms: 0, account_data: 0, device: 0 };
-  // The device's to-device messages first: when more remain than one sync carries, the token's
-  // device position stops at the last one delivered, and the device-list changes stop there too.
-  const toDevice = user.performSyncToDevice(deviceId, from.device, upTo.device, MAX_TO_DEVICE_PER_SYNC);
-  const [allRooms, accountData, ownPresence, toDeviceBatch, keyChanges, keyCounts] = await Promise.all([
+  const [allRooms, accountData, ownPresence, toDeviceBatch, keyCounts] = await Promise.all([
     user.getSyncRooms(from.rooms, upTo.rooms, initial || fullState),
     user.getAccountDataChanges(from.account_data, upTo.account_data),
     user.getPresenceChange(from.rooms, upTo.rooms),
-    toDevice,
-    // Spec: device-list changes "since the previous sync response"; an initial sync has none.
-    initial ? [] : toDevice.then((batch) => user.getDeviceListChanges(from.device, batch.position)),
+    // The device's to-device messages: when more remain than one sync carries, the token's device
+    // position stops at the last one delivered, and the device-list changes returned with them
+    // stop there too. Spec: device-list changes "since the previous sync response"; an initial
+    // sync has none.
+    user.performSyncToDevice(deviceId, from.device, upTo.device, MAX_TO_DEVICE_PER_SYNC, !initial),
     userKeysApi(c.env.USER_KEYS, userId).getOneTimeKeyCounts(deviceId),
     presenceSet,
   ]);
@@ -287,7 +286,7 @@ export const sync = new Hono<HomeserverEnv>().get('/v3/sync', requireAccessToken
       ...(initial ? {} : { shared_members_since: r.from }),
     }),
   );
-  const deviceLists = initial ? { changed: [], left: [] } : await syncDeviceLists(c.env, userId, keyChanges, parts.map((p) => p?.shared_members));
+  const deviceLists = initial ? { changed: [], left: [] } : await syncDeviceLists(c.env, userId, toDeviceBatch.device_lists_changed ?? [], parts.map((p) => p?.shared_members));
 
   // Rooms this server does not have: invites received over federation and their rejections,
   // which the user's object holds (durable-objects/user/remote-invites.ts).
