@@ -5,37 +5,24 @@
  * hierarchy, devices, keys, OpenID userinfo and third-party invite exchange (the fake asks,
  * signing its requests). Every response is checked against the spec's OpenAPI schemas.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../core/base64';
 import { createNobleEd25519 } from '../../core/crypto/ed25519-noble';
 import { signJson } from '../../core/crypto/signing';
-import { startWithFakeServer, type FakeServer } from './federation-harness';
-import type { Instance } from './instance';
 import { responseValidator } from './openapi';
-import { specClient } from './spec-client';
+import { specClient, useFakeServer } from './spec-client';
 
 const HS = 'hs1.test';
-let fake: FakeServer;
-let hs: Instance;
+const server = useFakeServer(HS, 'fake.test');
 
-let stop: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  ({ fake, hs, stop } = await startWithFakeServer(HS, 'fake.test'));
-});
-
-afterAll(async () => {
-  await stop?.();
-});
-
-const { request, register } = specClient(() => hs);
+const { request, register } = specClient(server.hs);
 const enc = encodeURIComponent;
 let counter = 0;
 const unique = (p: string) => `${p}${Date.now().toString(36)}${counter++}`;
 
 /** A signed federation request from the fake, its answer checked against the server-server spec. */
 async function federation(method: string, template: string, uri: string, expectStatus: number, body?: Record<string, unknown>) {
-  const res = await fake.send(hs.base, HS, method, uri, body as never);
+  const res = await server.fake().send(server.hs().base, HS, method, uri, body as never);
   expect(res.status, `${method} ${uri}: ${JSON.stringify(res.body)}`).toBe(expectStatus);
   if (expectStatus === 200) responseValidator('server-server', method.toLowerCase(), template, 200)(res.body);
   else expect(res.body.errcode).toMatch(/^M_/);
@@ -53,7 +40,7 @@ async function putState(token: string, roomId: string, type: string, stateKey: s
 
 describe('client lookups on other servers', { timeout: 60_000 }, () => {
   it('asks the user\'s server for profiles (signed), 404 when it says so, 502 when it fails', async () => {
-    fake.handle('GET', /^\/_matrix\/federation\/v1\/query\/profile$/, (req) => {
+    server.fake().handle('GET', /^\/_matrix\/federation\/v1\/query\/profile$/, (req) => {
       const q = new URL(req.uri, 'http://x').searchParams;
       if (q.get('user_id') === '@broken:fake.test') return { status: 500, body: { errcode: 'M_UNKNOWN', error: 'oops' } };
       if (q.get('user_id') !== '@rita:fake.test') return { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'no such user' } };
@@ -63,13 +50,13 @@ describe('client lookups on other servers', { timeout: 60_000 }, () => {
     });
     const full = await request('GET', '/_matrix/client/v3/profile/{userId}', { path: `/_matrix/client/v3/profile/${enc('@rita:fake.test')}`, expect: 200 });
     expect(full).toEqual({ displayname: 'Remote Rita', avatar_url: 'mxc://fake.test/rita', 'org.example.colour': 'teal' });
-    const asked = fake.requests.filter((r) => r.uri.startsWith('/_matrix/federation/v1/query/profile'));
+    const asked = server.fake().requests.filter((r) => r.uri.startsWith('/_matrix/federation/v1/query/profile'));
     expect(asked.at(-1)).toMatchObject({ origin: HS, verified: true });
 
     const KEY = '/_matrix/client/v3/profile/{userId}/{keyName}';
     const name = await request('GET', KEY, { path: `/_matrix/client/v3/profile/${enc('@rita:fake.test')}/displayname`, expect: 200 });
     expect(name).toEqual({ displayname: 'Remote Rita' });
-    expect(fake.requests.at(-1)!.uri).toContain('field=displayname');
+    expect(server.fake().requests.at(-1)!.uri).toContain('field=displayname');
     const colour = await request('GET', KEY, { path: `/_matrix/client/v3/profile/${enc('@rita:fake.test')}/org.example.colour`, expect: 200 });
     expect(colour).toEqual({ 'org.example.colour': 'teal' });
     await request('GET', KEY, { path: `/_matrix/client/v3/profile/${enc('@rita:fake.test')}/m.tz`, expect: 404 });
@@ -80,7 +67,7 @@ describe('client lookups on other servers', { timeout: 60_000 }, () => {
   });
 
   it('resolves remote aliases through their server: 404 and malformed answers too', async () => {
-    fake.handle('GET', /^\/_matrix\/federation\/v1\/query\/directory$/, (req) => {
+    server.fake().handle('GET', /^\/_matrix\/federation\/v1\/query\/directory$/, (req) => {
       const alias = new URL(req.uri, 'http://x').searchParams.get('room_alias');
       if (alias === '#lobby:fake.test') return { body: { room_id: '!lobby:fake.test', servers: ['fake.test', 'other.test', 'fake.test'] } };
       if (alias === '#garbled:fake.test') return { body: { room_id: 'not a room', servers: [] } };
@@ -89,25 +76,25 @@ describe('client lookups on other servers', { timeout: 60_000 }, () => {
     const T = '/_matrix/client/v3/directory/room/{roomAlias}';
     const found = await request('GET', T, { path: `/_matrix/client/v3/directory/room/${enc('#lobby:fake.test')}`, expect: 200 });
     expect(found).toEqual({ room_id: '!lobby:fake.test', servers: ['fake.test', 'other.test'] });
-    expect(fake.requests.at(-1)).toMatchObject({ origin: HS, verified: true });
-    expect(new URL(fake.requests.at(-1)!.uri, 'http://x').searchParams.get('room_alias')).toBe('#lobby:fake.test');
+    expect(server.fake().requests.at(-1)).toMatchObject({ origin: HS, verified: true });
+    expect(new URL(server.fake().requests.at(-1)!.uri, 'http://x').searchParams.get('room_alias')).toBe('#lobby:fake.test');
     await request('GET', T, { path: `/_matrix/client/v3/directory/room/${enc('#nowhere:fake.test')}`, expect: 404 });
     await request('GET', T, { path: `/_matrix/client/v3/directory/room/${enc('#garbled:fake.test')}`, expect: 502 });
   });
 
   it('lists another server\'s published rooms with `server`', async () => {
     const chunk = [{ room_id: '!big:fake.test', num_joined_members: 9, world_readable: false, guest_can_join: false, name: 'Big' }];
-    fake.handle('GET', /^\/_matrix\/federation\/v1\/publicRooms$/, () => ({ body: { chunk, total_room_count_estimate: 1 } }));
-    fake.handle('POST', /^\/_matrix\/federation\/v1\/publicRooms$/, (req) => ({ body: { chunk: (req.body as { filter?: unknown }).filter ? [] : chunk } }));
+    server.fake().handle('GET', /^\/_matrix\/federation\/v1\/publicRooms$/, () => ({ body: { chunk, total_room_count_estimate: 1 } }));
+    server.fake().handle('POST', /^\/_matrix\/federation\/v1\/publicRooms$/, (req) => ({ body: { chunk: (req.body as { filter?: unknown }).filter ? [] : chunk } }));
     const listed = await request('GET', '/_matrix/client/v3/publicRooms', { path: '/_matrix/client/v3/publicRooms?server=fake.test&limit=5', expect: 200 });
     expect(listed.chunk).toEqual(chunk);
-    expect(fake.requests.at(-1)!.uri).toBe('/_matrix/federation/v1/publicRooms?limit=5');
+    expect(server.fake().requests.at(-1)!.uri).toBe('/_matrix/federation/v1/publicRooms?limit=5');
     const alice = await register(unique('lister'));
     const filtered = await request('POST', '/_matrix/client/v3/publicRooms', {
       path: '/_matrix/client/v3/publicRooms?server=fake.test', token: alice.access_token, body: { filter: { generic_search_term: 'x' } }, expect: 200,
     });
     expect(filtered.chunk).toEqual([]);
-    expect(fake.requests.at(-1)!.body).toEqual({ filter: { generic_search_term: 'x' } });
+    expect(server.fake().requests.at(-1)!.body).toEqual({ filter: { generic_search_term: 'x' } });
   });
 });
 
@@ -123,7 +110,7 @@ describe('this server\'s directory and spaces over federation', { timeout: 60_00
     const none = await federation('POST', '/_matrix/federation/v1/publicRooms', '/_matrix/federation/v1/publicRooms', 200, { filter: { generic_search_term: unique('nothing-') } });
     expect(none.chunk).toEqual([]);
     // Unsigned requests are refused.
-    expect((await fake.send(hs.base, HS, 'GET', '/_matrix/federation/v1/publicRooms', undefined, { sign: 'none' })).status).toBe(401);
+    expect((await server.fake().send(server.hs().base, HS, 'GET', '/_matrix/federation/v1/publicRooms', undefined, { sign: 'none' })).status).toBe(401);
   });
 
   it('walks a space for clients and servers: access rules, suggested_only, max_depth, paging, remote children', async () => {
@@ -141,7 +128,7 @@ describe('this server\'s directory and spaces over federation', { timeout: 60_00
     await putState(A, space, 'm.space.child', '!ignored:fake.test', {});
     await putState(A, open, 'm.space.child', grandchild, { via: [HS] });
 
-    fake.handle('GET', /^\/_matrix\/federation\/v1\/hierarchy\/(.+)$/, (_req, m) => {
+    server.fake().handle('GET', /^\/_matrix\/federation\/v1\/hierarchy\/(.+)$/, (_req, m) => {
       if (decodeURIComponent(m[1]!) !== '!remote:fake.test') return { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'unknown' } };
       return { body: { room: { room_id: '!remote:fake.test', name: 'Remote child', num_joined_members: 3, world_readable: false, guest_can_join: false, join_rule: 'public', children_state: [] }, children: [], inaccessible_children: [] } };
     });
@@ -156,7 +143,7 @@ describe('this server\'s directory and spaces over federation', { timeout: 60_00
     expect(all.rooms[0]).toMatchObject({ room_type: 'm.space', name: 'The space', num_joined_members: 1 });
     expect(all.rooms[0].children_state.map((e: { state_key: string }) => e.state_key)).toEqual([closed, open, '!remote:fake.test']);
     expect(all.rooms[0].children_state[0]).toEqual(expect.objectContaining({ type: 'm.space.child', sender: alice.user_id, origin_server_ts: expect.any(Number) }));
-    expect(fake.requests.some((r) => r.uri.startsWith(`/_matrix/federation/v1/hierarchy/${enc('!remote:fake.test')}`) && r.verified)).toBe(true);
+    expect(server.fake().requests.some((r) => r.uri.startsWith(`/_matrix/federation/v1/hierarchy/${enc('!remote:fake.test')}`) && r.verified)).toBe(true);
 
     // Bob sees the open rooms only; the closed child is neither open nor his.
     const bobs = await request('GET', C, { path: path(), token: bob.access_token, expect: 200 });
@@ -222,7 +209,7 @@ describe('users, keys and OpenID over federation', { timeout: 60_000 }, () => {
     await request('POST', T, { path: `/_matrix/client/v3/user/${enc(bob.user_id)}/openid/request_token`, token: alice.access_token, body: {}, expect: 403 });
 
     const userinfo = async (t: string) => {
-      const res = await fetch(`${hs.base}/_matrix/federation/v1/openid/userinfo?access_token=${enc(t)}`);
+      const res = await fetch(`${server.hs().base}/_matrix/federation/v1/openid/userinfo?access_token=${enc(t)}`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     const ok = await userinfo(token.access_token);
@@ -273,7 +260,7 @@ describe('third-party invites', { timeout: 60_000 }, () => {
 
     // onbind: identity servers call it without X-Matrix; valid bodies are accepted.
     const onbind = async (body: unknown) => {
-      const res = await fetch(`${hs.base}/_matrix/federation/v1/3pid/onbind`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${server.hs().base}/_matrix/federation/v1/3pid/onbind`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     const bound = await onbind({ medium: 'email', address: 'dave@example.com', mxid: '@dave:hs1.test', invites: [] });
