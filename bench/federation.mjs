@@ -70,6 +70,8 @@ function clientOf(url) {
         },
         (res) => {
           let text = '';
+          // A connection reset while the body streams in fails this call (reported), not the process.
+          res.on('error', reject);
           res.setEncoding('utf8');
           res.on('data', (d) => (text += d));
           res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${method} ${p}: ${res.statusCode} ${text.slice(0, 500)}`))));
