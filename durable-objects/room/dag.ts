@@ -96,7 +96,7 @@ export class RoomDag {
   setSoleExtremity(eventId: string, prevEvents: readonly string[], state: StateMap, group: number | null): void {
     this.store.updateForwardExtremities([eventId], prevEvents);
     this.store.setMeta('current_state_group', String(group));
-    if (state !== this.current.state) this.onStateChange?.(this.current.state, state);
+    this.noteStateChange(state, group);
     this.current = { state, group, extremities: [eventId] };
   }
 
@@ -114,8 +114,18 @@ export class RoomDag {
     const state = resolve(this.view, this.prevStates(extremities)!);
     const currentGroup = this.groups.save(state, group);
     this.store.setMeta('current_state_group', String(currentGroup));
-    this.onStateChange?.(this.current.state, state);
+    this.noteStateChange(state, currentGroup);
     this.current = { state, group: currentGroup, extremities };
+  }
+
+  /**
+   * Tell `onStateChange` of a new current state, unless it is the same one: the same map or the
+   * same state group (a message keeps its prev event's group). Watchers compare the states entry
+   * by entry, which in a room of thousands of members is not to be done for every message.
+   */
+  private noteStateChange(state: StateMap, group: number | null): void {
+    if (state === this.current.state || (group !== null && group === this.current.group)) return;
+    this.onStateChange?.(this.current.state, state);
   }
 
   /** Insert an event and apply the redactions that concern it, in both directions. */
